@@ -1,0 +1,86 @@
+import { decodeCbor } from './cbor/decoder';
+import { encodeCbor, type Encodable } from './cbor/encoder';
+import { CpnpDecodeError } from './errors';
+import { fromHex } from './hex';
+import { FIELD_KEYS, FIELD_NAMES, MAX_MESSAGE_SIZE, type CpnpMessage } from './message';
+import { readMessage } from './message-schema';
+import { SchemaReader } from './schema-reader';
+
+/**
+ * The CPNP message codec of wire-format.md: bytes → typed message (strict) and typed message →
+ * deterministic bytes. Decoding never throws; it returns a typed error that maps to FAIL status
+ * code 1 (Message Validation Error, RFC 8921 Table 4).
+ */
+export type DecodeResult = { ok: true; message: CpnpMessage } | { ok: false; error: CpnpDecodeError };
+
+const cborReader = new SchemaReader('cbor');
+const jsonReader = new SchemaReader('json');
+
+function capture(run: () => CpnpMessage): DecodeResult {
+  try {
+    return { ok: true, message: run() };
+  } catch (error) {
+    if (error instanceof CpnpDecodeError) return { ok: false, error };
+    // Anything else is a bug in this library, not bad input: surface it as such, still typed.
+    return {
+      ok: false,
+      error: new CpnpDecodeError('internal', '', `internal decoder error: ${error instanceof Error ? error.message : String(error)}`),
+    };
+  }
+}
+
+/** Decodes one CPNP message (one datagram, or one frame of a stream transport). */
+export function decodeMessage(bytes: Uint8Array): DecodeResult {
+  return capture(() => {
+    if (bytes.length > MAX_MESSAGE_SIZE) {
+      throw new CpnpDecodeError('size', '', `message is ${bytes.length} bytes, MAX_MESSAGE_SIZE is ${MAX_MESSAGE_SIZE}`);
+    }
+    return readMessage(decodeCbor(bytes), cborReader);
+  });
+}
+
+/** Like decodeMessage, but throws the CpnpDecodeError. */
+export function decodeMessageOrThrow(bytes: Uint8Array): CpnpMessage {
+  const result = decodeMessage(bytes);
+  if (!result.ok) throw result.error;
+  return result.message;
+}
+
+/** Validates the JSON form (wire-format.md section 6) of a message, e.g. from a tool or a log. */
+export function messageFromJson(value: unknown): DecodeResult {
+  return capture(() => readMessage(value, jsonReader));
+}
+
+/** The JSON form of a message: the typed model already is that form; this returns a clean copy. */
+export function messageToJson(message: CpnpMessage): CpnpMessage {
+  return structuredClone(message);
+}
+
+function toWireTree(message: CpnpMessage): Map<number, Encodable> {
+  const tree = new Map<number, Encodable>();
+  const fields = message as unknown as Record<string, unknown>;
+  for (const name of FIELD_NAMES) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    if (name === 'txid' || name === 'nonce') {
+      tree.set(FIELD_KEYS[name], fromHex(value as string) as Uint8Array);
+    } else {
+      tree.set(FIELD_KEYS[name], value as Encodable);
+    }
+  }
+  return tree;
+}
+
+/**
+ * Encodes a message to its deterministic bytes (wire-format.md section 2). The message is
+ * validated first, so this never emits something a conforming peer would reject; an invalid
+ * message throws CpnpDecodeError naming the rule.
+ */
+export function encodeMessage(message: CpnpMessage): Uint8Array {
+  const checked = readMessage(message, jsonReader);
+  const bytes = encodeCbor(toWireTree(checked));
+  if (bytes.length > MAX_MESSAGE_SIZE) {
+    throw new CpnpDecodeError('size', '', `encoded message is ${bytes.length} bytes, MAX_MESSAGE_SIZE is ${MAX_MESSAGE_SIZE}`);
+  }
+  return bytes;
+}
