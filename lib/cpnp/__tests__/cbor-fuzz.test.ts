@@ -19,7 +19,8 @@ import { fromHex } from '../hex';
  */
 
 const TOTAL_RUNS = fuzzRuns(process.env.CPNP_FUZZ_RUNS, 100_000);
-const VECTORS = fileURLToPath(new URL('../../../../shared/spec/vectors/', import.meta.url));
+// The project's own copy of the vectors (codec-vectors.test.ts also runs the public set).
+const VECTORS = fileURLToPath(new URL('../vectors/', import.meta.url));
 
 function fuzzRuns(setting: string | undefined, fallback: number): number {
   if (setting === undefined || setting === '') return fallback;

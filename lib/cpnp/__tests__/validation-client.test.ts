@@ -1,0 +1,382 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Cpd } from '../cpd/types';
+import { asDateTime } from '../date-time';
+import { CLIENT_STATES, type ClientState } from '../fsm/states';
+import type { CpnpMessage } from '../message';
+import { Method, METHOD_CODES, methodName, type MethodCode } from '../method';
+import { TRANSACTION_KINDS, type SessionEntry, type TransactionKind } from '../session';
+import {
+  CLIENT_TABLE,
+  clientRowsFor,
+  validateOnClient,
+  type ClientCandidate,
+  type ClientLookup,
+  type ClientRow,
+  type ClientVerdict,
+} from '../validation/client-table';
+import { FOUR_TUPLE_PARTS, type PeerTuple } from '../validation/peer';
+
+const PEER: PeerTuple = {
+  transport: 'dtls',
+  clientAddress: '192.0.2.10',
+  clientPort: 40000,
+  serverAddress: '198.51.100.7',
+  serverPort: 7777,
+  identity: 'provider-x',
+};
+const TXID = '00112233445566778899aabbccddeeff';
+const OTHER_HEX = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
+const NONCE = 'ffeeddccbbaa99887766554433221100';
+const REQUESTED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: { min: 10 } }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
+const OFFERED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: 10 }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
+const IN_SEQ = 1000;
+
+interface Ids {
+  seq: number;
+  txid: string;
+  customerOrderId: string;
+  providerOrderId?: string;
+  nonce: string;
+  cpd?: Cpd;
+}
+
+/** A well-formed message of any method carrying the given identifiers. */
+function messageFor(method: MethodCode, ids: Ids): CpnpMessage {
+  const base = { version: 1 as const, seq: ids.seq, txid: ids.txid, customerOrderId: ids.customerOrderId };
+  const poid = ids.providerOrderId ?? 'P-1';
+  const cpd = ids.cpd ?? OFFERED;
+  const at = asDateTime('2030-01-01T00:00:00Z');
+  switch (method) {
+    case Method.QUOTATION:
+      return { ...base, method, cpd };
+    case Method.PROCESSING:
+      return { ...base, method, providerOrderId: poid };
+    case Method.OFFER:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, validityOfferTime: at, cpd };
+    case Method.ACCEPT:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, cpd };
+    case Method.DECLINE:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
+    case Method.ACK:
+      return { ...base, method, providerOrderId: poid, ...(ids.cpd === undefined ? {} : { cpd: ids.cpd }) };
+    case Method.CANCEL:
+      return { ...base, method, ...(ids.providerOrderId === undefined ? {} : { providerOrderId: ids.providerOrderId }) };
+    case Method.WITHDRAW:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
+    case Method.UPDATE:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, expectedResponseTime: at, cpd };
+    case Method.FAIL:
+      return { ...base, method, statusCode: 1, ...(ids.providerOrderId === undefined ? {} : { providerOrderId: ids.providerOrderId }) };
+    case Method.ACTIVATE:
+      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, activationSchedule: null };
+  }
+}
+
+function sessionFor(kind: TransactionKind, overrides: Partial<SessionEntry> = {}): SessionEntry {
+  return {
+    role: 'client',
+    peer: PEER,
+    kind,
+    txid: TXID,
+    customerOrderId: 'C-1',
+    providerOrderId: 'P-1',
+    nonce: NONCE,
+    outSeq: 77,
+    inSeq: IN_SEQ,
+    lastReceived: { seq: IN_SEQ, method: Method.PROCESSING },
+    timers: [],
+    ...overrides,
+  };
+}
+
+function kindOf(row: ClientRow): TransactionKind {
+  return row.kinds?.[0] ?? 'quotation';
+}
+
+/** The CPD an accepted message of this row carries. */
+function cpdFor(row: ClientRow): Cpd | undefined {
+  if (row.matchKeys.includes('emptyCpd')) return [];
+  if (row.matchKeys.includes('offeredCpd') || row.matchKeys.includes('updatedCpd')) return OFFERED;
+  return row.method === Method.ACK ? OFFERED : undefined;
+}
+
+interface Case {
+  msg: CpnpMessage;
+  peer: PeerTuple;
+  candidate: ClientCandidate;
+}
+
+function validCase(row: ClientRow, state: ClientState = row.allowedStates[0] ?? 'PQOSent'): Case {
+  const cpd = cpdFor(row);
+  const msg = messageFor(row.method, {
+    seq: IN_SEQ + 1,
+    txid: TXID,
+    customerOrderId: 'C-1',
+    providerOrderId: 'P-1',
+    nonce: NONCE,
+    ...(cpd === undefined ? {} : { cpd }),
+  });
+  return { msg, peer: PEER, candidate: { session: sessionFor(kindOf(row)), state, offeredCpd: OFFERED } };
+}
+
+/** A store that finds the transaction by Transaction-ID, as a real one does. */
+function byTxid(candidate: ClientCandidate): ClientLookup {
+  return ({ txid }) => (txid === candidate.session.txid ? candidate : undefined);
+}
+
+/** A store that returns the candidate whatever the key, to reach the validator's own checks. */
+function always(candidate: ClientCandidate): ClientLookup {
+  return () => candidate;
+}
+
+function run(c: Case, lookup: ClientLookup = byTxid(c.candidate)): ClientVerdict {
+  return validateOnClient(c.msg, c.peer, lookup);
+}
+
+function assertDrop(v: ClientVerdict, check: string, label: string): void {
+  assert.equal(v.verdict, 'drop', `${label}: expected drop, got ${JSON.stringify(v)}`);
+  if (v.verdict === 'drop') assert.equal(v.check, check, `${label}: ${v.reason}`);
+}
+
+function mutate(msg: CpnpMessage, patch: Record<string, unknown>): CpnpMessage {
+  return { ...msg, ...patch } as CpnpMessage;
+}
+
+describe('Table 5 as data (RFC 8921 10.1)', () => {
+  it('holds the five RFC rows with their exact keys and states', () => {
+    const rfc = CLIENT_TABLE.filter((r) => r.source === 'rfc').map((r) => [methodName(r.method), r.kinds?.join('/') ?? '*', r.matchKeys.join(','), r.allowedStates.join('/'), r.seqRule]);
+    assert.deepEqual(rfc, [
+      ['PROCESSING', 'quotation/update', 'fourTuple,txid,customerOrderId', 'PQOSent', 'greater'],
+      ['OFFER', 'quotation/update', 'fourTuple,txid,customerOrderId', 'PQOSent', 'greater'],
+      ['OFFER', 'quotation/update', 'fourTuple,txid,customerOrderId,providerOrderId', 'ServerProcessing', 'greater'],
+      ['ACK', 'quotation', 'fourTuple,txid,customerOrderId,providerOrderId,offeredCpd', 'AcceptSent', 'greater'],
+      ['ACK', 'update', 'fourTuple,txid,customerOrderId,providerOrderId,updatedCpd', 'AcceptSent', 'greater'],
+      ['ACK', 'withdraw', 'fourTuple,txid,customerOrderId,providerOrderId,emptyCpd', 'Cancelled', 'greater'],
+    ]);
+  });
+  it('holds the documented extension rows (docs/validation-and-timers.md)', () => {
+    const ext = CLIENT_TABLE.filter((r) => r.source === 'extension').map((r) => [r.id, r.kinds?.join('/') ?? '*', r.matchKeys.join(','), r.allowedStates.join('/'), r.seqRule]);
+    assert.deepEqual(ext, [
+      ['PROCESSING (later answer)', '*', 'fourTuple,txid,customerOrderId,providerOrderId', 'ServerProcessing/AcceptSent/Cancelled', 'greater'],
+      ['PROCESSING (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
+      ['ACK (CANCEL or DECLINE)', 'quotation/update', 'fourTuple,txid,customerOrderId,providerOrderId?', 'Cancelled', 'greater'],
+      ['ACK (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
+      ['FAIL', 'quotation/update/withdraw', 'fourTuple,txid,customerOrderId,providerOrderId?', 'PQOSent/ServerProcessing/AcceptSent/Cancelled', 'greater'],
+      ['FAIL (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId?', 'Completed', 'greater'],
+    ]);
+  });
+  it('every row is a client-side check without access filter, and extension rows say why', () => {
+    for (const row of CLIENT_TABLE) {
+      assert.equal(row.accessFilter, false);
+      if (row.source === 'extension') assert.ok((row.note ?? '').length > 20, row.id);
+    }
+  });
+  it('at most one row accepts any (method, kind, state)', () => {
+    for (const method of METHOD_CODES) {
+      for (const kind of TRANSACTION_KINDS) {
+        for (const state of CLIENT_STATES) {
+          const n = clientRowsFor(method, kind).filter((r) => r.allowedStates.includes(state)).length;
+          assert.ok(n <= 1, `${methodName(method)} ${kind} ${state}`);
+        }
+      }
+    }
+  });
+});
+
+for (const row of CLIENT_TABLE) {
+  describe(`client row: ${row.id} [${row.source}]`, () => {
+    it('accepts a matching message in every allowed state', () => {
+      for (const state of row.allowedStates) {
+        const v = run(validCase(row, state));
+        assert.equal(v.verdict, 'accept', `${state}: ${JSON.stringify(v)}`);
+        if (v.verdict === 'accept') assert.equal(v.row, row.id);
+      }
+    });
+
+    it('accepts the first message of the transaction (no incoming counter yet)', () => {
+      const c = validCase(row);
+      c.candidate.session = sessionFor(kindOf(row), { inSeq: undefined, lastReceived: undefined });
+      assert.equal(run(c).verdict, 'accept');
+    });
+
+    for (const key of row.matchKeys) {
+      if (key === 'fourTuple') {
+        for (const part of FOUR_TUPLE_PARTS) {
+          it(`drops a message from another 4-tuple (${part})`, () => {
+            const c = validCase(row);
+            const changed: PeerTuple =
+              part === 'transport' ? { ...PEER, transport: 'udp' }
+              : part === 'clientPort' || part === 'serverPort' ? { ...PEER, [part]: PEER[part] + 1 }
+              : { ...PEER, [part]: '203.0.113.99' };
+            assertDrop(run({ ...c, peer: changed }), 'fourTuple', part);
+          });
+        }
+      } else if (key === 'txid') {
+        it('drops a message with another Transaction-ID (unknown transaction, or a store that returned the wrong one)', () => {
+          const c = validCase(row);
+          const wrong = { ...c, msg: mutate(c.msg, { txid: OTHER_HEX }) };
+          assertDrop(run(wrong), 'lookup', 'by txid');
+          assertDrop(run(wrong, always(c.candidate)), 'txid', 'loose store');
+        });
+      } else if (key === 'customerOrderId') {
+        it('drops a message with another Customer Order Identifier', () => {
+          const c = validCase(row);
+          assertDrop(run({ ...c, msg: mutate(c.msg, { customerOrderId: 'C-2' }) }), 'customerOrderId', key);
+        });
+      } else if (key === 'providerOrderId') {
+        it('drops a message with another Provider Order Identifier, or when the session does not know one', () => {
+          const c = validCase(row);
+          assertDrop(run({ ...c, msg: mutate(c.msg, { providerOrderId: 'P-2' }) }), 'providerOrderId', 'other');
+          c.candidate.session = { ...c.candidate.session, providerOrderId: undefined };
+          assertDrop(run(c), 'providerOrderId', 'unknown');
+        });
+      } else if (key === 'providerOrderId?') {
+        it('drops another Provider Order Identifier, but accepts when either side lacks one', () => {
+          const c = validCase(row);
+          assertDrop(run({ ...c, msg: mutate(c.msg, { providerOrderId: 'P-2' }) }), 'providerOrderId?', 'other');
+          const noSessionPoid = validCase(row);
+          noSessionPoid.candidate.session = { ...noSessionPoid.candidate.session, providerOrderId: undefined };
+          assert.equal(run(noSessionPoid).verdict, 'accept');
+          if (row.method === Method.FAIL) {
+            const { providerOrderId: _omit, ...withoutPoid } = c.msg as CpnpMessage & { providerOrderId?: string };
+            assert.equal(run({ ...c, msg: withoutPoid as CpnpMessage }).verdict, 'accept');
+          }
+        });
+      } else if (key === 'nonce') {
+        it('has no nonce check in Table 5', () => assert.fail('unexpected nonce key in a client row'));
+      } else {
+        it(`drops a message whose CPD is not the ${key}, or that has none`, () => {
+          const c = validCase(row);
+          const wrong: Cpd = key === 'emptyCpd' ? OFFERED : REQUESTED;
+          assertDrop(run({ ...c, msg: mutate(c.msg, { cpd: wrong }) }), key, 'wrong CPD');
+          const { cpd: _omit, ...noCpd } = c.msg as CpnpMessage & { cpd?: Cpd };
+          assertDrop(run({ ...c, msg: noCpd as CpnpMessage }), key, 'no CPD');
+          if (key !== 'emptyCpd') {
+            const unknown = validCase(row);
+            delete unknown.candidate.offeredCpd;
+            assertDrop(run(unknown), key, 'no offer stored');
+          }
+        });
+      }
+    }
+
+    for (const state of CLIENT_STATES.filter((s) => !row.allowedStates.includes(s))) {
+      it(`state ${state} is not accepted by this row`, () => {
+        const c = validCase(row, state);
+        const v = run(c);
+        const sibling = clientRowsFor(row.method, kindOf(row)).find((r) => r.allowedStates.includes(state));
+        if (sibling === undefined) {
+          assertDrop(v, 'state', state);
+        } else {
+          // Another row of the table covers this state; it must be that row that accepts.
+          assert.notEqual(sibling.id, row.id);
+          assert.ok(v.verdict === 'accept' && v.row === sibling.id, JSON.stringify(v));
+        }
+      });
+    }
+
+    it('drops an old sequence number (replay, 11.3)', () => {
+      const c = validCase(row);
+      assertDrop(run({ ...c, msg: mutate(c.msg, { seq: IN_SEQ - 1 }) }), 'seq', 'lower');
+      assertDrop(run({ ...c, msg: mutate(c.msg, { seq: 0 }) }), 'seq', 'zero');
+    });
+
+    it('an equal sequence number with the same method is a retransmission, in any state (11.4)', () => {
+      for (const state of CLIENT_STATES) {
+        const c = validCase(row, state);
+        c.candidate.session = sessionFor(kindOf(row), { lastReceived: { seq: IN_SEQ, method: row.method } });
+        const v = run({ ...c, msg: mutate(c.msg, { seq: IN_SEQ }) });
+        assert.equal(v.verdict, 'retransmission', `${state}: ${JSON.stringify(v)}`);
+        if (v.verdict === 'retransmission') assert.equal(v.entry, c.candidate);
+      }
+    });
+
+    it('an equal sequence number on a different method is dropped', () => {
+      const c = validCase(row);
+      const other = row.method === Method.OFFER ? Method.PROCESSING : Method.OFFER;
+      c.candidate.session = sessionFor(kindOf(row), { lastReceived: { seq: IN_SEQ, method: other } });
+      assertDrop(run({ ...c, msg: mutate(c.msg, { seq: IN_SEQ }) }), 'seq', 'reused seq');
+    });
+
+    it('a retransmission must still come from the same transport session', () => {
+      const c = validCase(row);
+      c.candidate.session = sessionFor(kindOf(row), { lastReceived: { seq: IN_SEQ, method: row.method } });
+      assertDrop(run({ ...c, peer: { ...PEER, clientPort: 1 }, msg: mutate(c.msg, { seq: IN_SEQ }) }), 'fourTuple', 'retransmission');
+    });
+
+    it('drops a message from another server identity (RFC 13: unknown servers)', () => {
+      const c = validCase(row);
+      c.candidate.serverIdentity = 'provider-x';
+      assert.equal(run(c).verdict, 'accept');
+      assertDrop(run({ ...c, peer: { ...PEER, identity: 'provider-y' } }), 'identity', 'other');
+      const { identity: _omit, ...anonymous } = PEER;
+      assertDrop(run({ ...c, peer: anonymous }), 'identity', 'unauthenticated');
+    });
+
+    it('does not apply to other transaction kinds', () => {
+      if (row.kinds === undefined) return;
+      for (const kind of TRANSACTION_KINDS.filter((k) => !row.kinds?.includes(k))) {
+        const c = validCase(row);
+        c.candidate.session = sessionFor(kind);
+        const v = run(c);
+        assert.ok(v.verdict === 'drop' || (v.verdict === 'accept' && v.row !== row.id), `${kind}: ${JSON.stringify(v)}`);
+      }
+    });
+  });
+}
+
+describe('client validation: messages and cases outside the rows', () => {
+  it('drops every method a server never sends to a client', () => {
+    const requests = [Method.QUOTATION, Method.ACCEPT, Method.DECLINE, Method.CANCEL, Method.WITHDRAW, Method.UPDATE, Method.ACTIVATE];
+    for (const method of requests) {
+      const msg = messageFor(method, { seq: IN_SEQ + 1, txid: TXID, customerOrderId: 'C-1', nonce: NONCE });
+      const candidate: ClientCandidate = { session: sessionFor('quotation'), state: 'PQOSent' };
+      assertDrop(validateOnClient(msg, PEER, always(candidate)), 'method', methodName(method));
+    }
+  });
+  it('drops an OFFER inside a WITHDRAW transaction (no row for that kind)', () => {
+    const msg = messageFor(Method.OFFER, { seq: IN_SEQ + 1, txid: TXID, customerOrderId: 'C-1', nonce: NONCE });
+    const candidate: ClientCandidate = { session: sessionFor('withdraw'), state: 'PQOSent' };
+    assertDrop(validateOnClient(msg, PEER, byTxid(candidate)), 'method', 'offer in withdraw');
+  });
+  it('OFFER after PROCESSING: a different Provider Order Identifier is reported as such (11.1.1)', () => {
+    const row = CLIENT_TABLE.find((r) => r.id === 'OFFER (after PROCESSING)');
+    assert.ok(row);
+    const c = validCase(row, 'ServerProcessing');
+    assertDrop(run({ ...c, msg: mutate(c.msg, { providerOrderId: 'P-9' }) }), 'providerOrderId', 'offer');
+    // ... while in PQOSent the Provider Order Identifier is not yet known and not checked.
+    const first = validCase(row, 'PQOSent');
+    first.candidate.session = { ...first.candidate.session, providerOrderId: undefined };
+    assert.equal(run({ ...first, msg: mutate(first.msg, { providerOrderId: 'P-9' }) }).verdict, 'accept');
+  });
+  it('a retransmitted OFFER after the order moved on is a retransmission, not a state error', () => {
+    const row = CLIENT_TABLE.find((r) => r.id === 'OFFER');
+    assert.ok(row);
+    const c = validCase(row, 'OfferProcessing');
+    c.candidate.session = sessionFor('quotation', { lastReceived: { seq: IN_SEQ, method: Method.OFFER } });
+    assert.equal(run({ ...c, msg: mutate(c.msg, { seq: IN_SEQ }) }).verdict, 'retransmission');
+  });
+  it('property: the client never answers with FAIL, whatever arrives', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...METHOD_CODES),
+        fc.constantFrom(...TRANSACTION_KINDS),
+        fc.constantFrom(...CLIENT_STATES),
+        fc.integer({ min: IN_SEQ - 2, max: IN_SEQ + 2 }),
+        fc.boolean(),
+        fc.boolean(),
+        (method, kind, state, seq, samePeer, sameTxid) => {
+          const msg = messageFor(method, { seq, txid: sameTxid ? TXID : OTHER_HEX, customerOrderId: 'C-1', nonce: NONCE, cpd: OFFERED });
+          const candidate: ClientCandidate = { session: sessionFor(kind), state, offeredCpd: OFFERED };
+          const v = validateOnClient(msg, samePeer ? PEER : { ...PEER, serverPort: 1 }, byTxid(candidate));
+          assert.ok(['accept', 'retransmission', 'drop'].includes(v.verdict));
+          if (v.verdict === 'accept') {
+            assert.ok(samePeer && sameTxid && seq > IN_SEQ);
+          }
+        },
+      ),
+    );
+  });
+});
