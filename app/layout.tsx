@@ -5,6 +5,7 @@ import './globals.css';
 export const metadata: Metadata = {
   title: 'CPNP — Connectivity Provisioning Negotiation',
   description: 'Customer Order Management portal for RFC 8921 connectivity provisioning negotiation',
+  icons: { icon: { url: '/favicon.svg', type: 'image/svg+xml' } },
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

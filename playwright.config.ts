@@ -1,0 +1,56 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// End-to-end tests run against the real production build served by `next start`.
+// scripts/start.mjs builds first when there is no up-to-date build (always, on a fresh clone),
+// so this is `next build && next start` without paying for a rebuild on every local run.
+const PORT = Number(process.env.E2E_PORT ?? 3107);
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+const CI = Boolean(process.env.CI);
+
+export default defineConfig({
+  testDir: 'e2e',
+  fullyParallel: true,
+  forbidOnly: CI,
+  retries: CI ? 1 : 0,
+  workers: CI ? 1 : undefined,
+  reporter: 'list',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  use: {
+    baseURL: BASE_URL,
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        // Debian's Chromium (scripts/ensure-chromium.mjs installs it); Playwright's own browser
+        // download is unreachable from the build machines.
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+            '--disable-quic',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: 'node scripts/start.mjs',
+    url: BASE_URL,
+    env: { PORT: String(PORT), NEXT_TELEMETRY_DISABLED: '1' },
+    // A production build takes one to two minutes on two cores.
+    timeout: 300_000,
+    reuseExistingServer: !CI,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+  },
+});

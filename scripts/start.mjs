@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// The main job (`npm start`): builds the portal when there is no up-to-date production build,
+// then serves it with `next start` on PORT (default 3000) until interrupted.
+//
+//   npm start                    build if needed, serve on :3000
+//   PORT=8080 npm start          another port
+//   npm start -- --rebuild       always rebuild first
+//
+// Extension point: later issues add the reference Provider servers to `extraServices()` below;
+// every service runs as a child process, is stopped on SIGINT/SIGTERM, and if any of them exits,
+// the others are stopped and this script exits with its status.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const nextBin = createRequire(join(root, 'package.json')).resolve('next/dist/bin/next');
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+
+const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`start: PORT must be an integer 1..65535, got ${JSON.stringify(process.env.PORT)}`);
+  process.exit(2);
+}
+const forceBuild = process.argv.includes('--rebuild');
+
+// Everything the production build is made from. Tests and docs are left out so that editing
+// them does not trigger a rebuild.
+const BUILD_INPUTS = [
+  'app',
+  'components',
+  'lib',
+  'public',
+  'prisma',
+  'next.config.js',
+  'next.config.mjs',
+  'next.config.ts',
+  'postcss.config.mjs',
+  'tsconfig.json',
+  'package.json',
+  'package-lock.json',
+];
+const SKIP_DIRS = new Set(['node_modules', '.next', '__tests__', 'build']);
+
+/** Newest modification time (ms) under `path`, or 0 when it does not exist. */
+function newestMtime(path) {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!stats.isDirectory()) return /\.test\.tsx?$/.test(path) ? 0 : stats.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory() && SKIP_DIRS.has(entry.name)) continue;
+    newest = Math.max(newest, newestMtime(join(path, entry.name)));
+  }
+  return newest;
+}
+
+function buildReason() {
+  if (forceBuild) return '--rebuild was given';
+  const buildId = join(root, '.next', 'BUILD_ID');
+  if (!existsSync(buildId)) return 'there is no production build yet';
+  const builtAt = statSync(buildId).mtimeMs;
+  const changed = BUILD_INPUTS.find((input) => newestMtime(join(root, input)) > builtAt);
+  return changed ? `${changed} changed since the last build` : null;
+}
+
+function build() {
+  const reason = buildReason();
+  if (!reason) {
+    console.log('start: the production build is up to date');
+    return;
+  }
+  console.log(`start: building the portal (${reason}): next build`);
+  const result = spawnSync(process.execPath, [nextBin, 'build'], { cwd: root, env, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`start: next build failed (${result.status ?? result.signal}); not starting`);
+    process.exit(result.status || 1);
+  }
+}
+
+/**
+ * Processes to run beside the portal: { name, command, args, env? }. Empty for now; the
+ * reference CPNP Provider servers are added here by the provider issue.
+ */
+function extraServices() {
+  return [];
+}
+
+const children = new Map();
+let stopping = false;
+
+function launch({ name, command, args, env: extraEnv }) {
+  const child = spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: 'inherit' });
+  children.set(name, child);
+  child.on('error', (error) => {
+    console.error(`start: could not run ${name}: ${error.message}`);
+    stop(1);
+  });
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) {
+      console.error(`start: ${name} exited (${code ?? signal}); stopping`);
+      stop(code ?? 1);
+    } else if (children.size === 0) {
+      process.exit(process.exitCode ?? 0);
+    }
+  });
+  return child;
+}
+
+function stop(exitCode, signal = 'SIGTERM') {
+  if (!stopping) process.exitCode = exitCode;
+  stopping = true;
+  if (children.size === 0) process.exit(process.exitCode ?? exitCode);
+  for (const child of children.values()) child.kill(signal);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => stop(0, signal));
+}
+
+// Under `npm start`, a SIGTERM sent to npm alone kills npm's shell but not this script, which
+// would keep the port busy as an orphan: stop when the parent goes away.
+if (process.env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(0);
+  }, 1000).unref();
+}
+
+/** Polls the portal until it answers, then prints where it is. */
+async function announce(url) {
+  for (let attempt = 0; attempt < 240 && !stopping; attempt++) {
+    try {
+      await fetch(url, { method: 'HEAD' });
+      console.log(`\nstart: CPNP portal ready at ${url}  (Ctrl-C to stop)\n`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+build();
+for (const service of extraServices()) launch(service);
+launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port)] });
+await announce(`http://localhost:${port}/`);
