@@ -1,0 +1,83 @@
+/**
+ * `npm run bench` — speed and memory figures for the protocol core. Results go to stdout as a
+ * markdown table; docs/benchmarks.md records them with the command that produced them.
+ * Targets live here, never in timed unit tests (DEVELOPERS.md).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { decodeMessage, encodeMessage } from '../lib/cpnp/codec';
+import { cpdEquals } from '../lib/cpnp/cpd/equality';
+import { diffCpd } from '../lib/cpnp/cpd/diff';
+import type { CpnpMessage } from '../lib/cpnp/message';
+
+interface Vector {
+  name: string;
+  hex: string;
+}
+
+const root = resolve(import.meta.dirname, '..');
+const vectors = JSON.parse(readFileSync(resolve(root, 'lib/cpnp/vectors/valid.json'), 'utf8')) as Vector[];
+const pick = (name: string) => {
+  const v = vectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no vector ${name}`);
+  return new Uint8Array(Buffer.from(v.hex, 'hex'));
+};
+
+function decodeOk(bytes: Uint8Array): CpnpMessage {
+  const r = decodeMessage(bytes);
+  if (!r.ok) throw r.error;
+  return r.message;
+}
+
+interface Row {
+  name: string;
+  opsPerSec: number;
+  usPerOp: number;
+}
+
+function bench(name: string, fn: () => unknown, minMs = 1500): Row {
+  for (let i = 0; i < 2000; i++) fn(); // warm-up for the JIT
+  let ops = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < 500; i++) fn();
+    ops += 500;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return { name, opsPerSec: (ops / elapsed) * 1000, usPerOp: (elapsed * 1000) / ops };
+}
+
+const small = pick('quotation-minimal');
+const offer = pick('offer-concrete');
+const rich = pick('update-rich');
+const offerMsg = decodeOk(offer);
+const richMsg = decodeOk(rich);
+const requested = decodeOk(pick('quotation-loose-with-ies'));
+const offeredCpd = 'cpd' in offerMsg && offerMsg.cpd ? offerMsg.cpd : [];
+const requestedCpd = 'cpd' in requested && requested.cpd ? requested.cpd : [];
+
+const rows: Row[] = [
+  bench(`decode quotation-minimal (${small.length} B)`, () => decodeMessage(small)),
+  bench(`decode offer-concrete (${offer.length} B)`, () => decodeMessage(offer)),
+  bench(`decode update-rich (${rich.length} B)`, () => decodeMessage(rich)),
+  bench('encode offer-concrete', () => encodeMessage(offerMsg)),
+  bench('encode update-rich', () => encodeMessage(richMsg)),
+  bench('cpdEquals offered vs offered', () => cpdEquals(offeredCpd, offeredCpd)),
+  bench('diffCpd requested vs offered', () => diffCpd(requestedCpd, offeredCpd)),
+];
+
+// Memory: decode 100k messages and keep them, to see the retained size per decoded OFFER.
+globalThis.gc?.();
+const before = process.memoryUsage().heapUsed;
+const kept: unknown[] = [];
+for (let i = 0; i < 100_000; i++) kept.push(decodeMessage(offer));
+globalThis.gc?.();
+const retainedPerMessage = (process.memoryUsage().heapUsed - before) / kept.length;
+
+console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+console.log('| operation | ops/s | µs/op |');
+console.log('|---|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.usPerOp.toFixed(2)} |`);
+console.log(`\nretained heap per decoded offer-concrete message: ${Math.round(retainedPerMessage)} bytes` +
+  (globalThis.gc ? '' : ' (run with --expose-gc for a precise figure)'));
