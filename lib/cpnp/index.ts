@@ -25,3 +25,6 @@ export * from './fsm/states';
 export * from './validation/peer';
 export * from './validation/client-table';
 export * from './validation/server-table';
+export * from './fsm/events';
+export * from './fsm/client';
+export * from './fsm/server';
