@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "dtls_server",
+      "sources": [
+        "src/addon.cc",
+        "src/datagram_bio.cc",
+        "src/context.cc",
+        "src/connection.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra"
+      ]
+    }
+  ]
+}
