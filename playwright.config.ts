@@ -25,7 +25,7 @@ export default defineConfig({
       name: 'chromium',
       use: {
         ...devices['Desktop Chrome'],
-        // Debian's Chromium (scripts/ensure-chromium.mjs installs it); Playwright's own browser
+        // Debian's Chromium (scripts/ensure-test-tools.mjs installs it); Playwright's own browser
         // download is unreachable from the build machines.
         launchOptions: {
           executablePath: '/usr/bin/chromium',
