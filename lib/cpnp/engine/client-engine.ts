@@ -1,0 +1,1084 @@
+/**
+ * The embedded CPNP client engine (RFC 8921 8.11.1 Figure 8, 10.1, 11.1, 11.4): a synchronous,
+ * deterministic core that owns the client's orders and their transactions. It glues the codec,
+ * the client state machine (fsm/client.ts), the Table 5 validation (validation/client-table.ts),
+ * session entries, sequence numbers and timers together. It performs no I/O and reads no system
+ * time: every input (command, received message, tick) returns an EngineOutput — the messages to
+ * send and structured events — that a runner (runner.ts) or a simulation (simulation.ts) acts on.
+ * See docs/client-engine.md.
+ */
+import type { Clock } from '../clock';
+import { decodeMessage, encodeMessage } from '../codec';
+import type { Cpd } from '../cpd/types';
+import { isDateTime, type DateTime } from '../date-time';
+import type { DeclineReasonValue } from '../decline-reason';
+import type { ActivationStatus, SendEffect } from '../fsm/events';
+import {
+  clientOrderProblems,
+  createClientOrder,
+  isMoreTimeRequest,
+  transitionClient,
+  type ClientEffect,
+  type ClientEvent,
+  type ClientOrderState,
+  type ClientOutcome,
+  type ClientTimer,
+} from '../fsm/client';
+import type { ClientState } from '../fsm/states';
+import { fromHex, toHex } from '../hex';
+import type { ActivationType, InformationElements } from '../information-elements';
+import { CPNP_VERSION, type ActivationSchedule, type CpnpMessage, type Hex16 } from '../message';
+import { Method, methodName, type MethodName } from '../method';
+import type { RandomSource } from '../random';
+import {
+  acceptIncoming,
+  answerRetransmission,
+  learnIdentifiers,
+  openClientSession,
+  recordRetransmission,
+  recordSent,
+  transactionKindOf,
+  type SessionEntry,
+} from '../session';
+import {
+  cancelTimer,
+  dueTimers,
+  nextDue as firstTimer,
+  onRetransmitFired,
+  scheduleRetransmit,
+  scheduleWithdrawRetry,
+  setDeadline,
+  setTimer,
+  timerConfig,
+  type Timer,
+  type TimerConfig,
+  type TimerKind,
+  type Timers,
+} from '../timers';
+import type { Endpoint, Inbound } from '../transport/transport';
+import { validateOnClient, type ClientCandidate } from '../validation/client-table';
+import { normalizeAddress, type PeerTuple, type Transport } from '../validation/peer';
+import { emptyOutput, type EngineCore, type EngineEvent, type EngineEventKind, type EngineOutput } from './output';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+export interface ClientEngineConfig {
+  /** RETRANS_TIMER, MAX_RETRIES, withdrawal retry spacing (8.5, 11.1.2, 11.4). */
+  timers: TimerConfig;
+  /** Answer every OFFER at once with PROCESSING (Figure 6) so the server stops retransmitting it;
+   * the accept/decline decision stays with the application. */
+  autoProcessOffer: boolean;
+  /** Events kept per order in its history (oldest dropped first). */
+  historyLimit: number;
+}
+
+export interface ClientEngineDeps {
+  clock: Clock;
+  random: RandomSource;
+  /** The local endpoint messages leave from and arrive on (the client half of the 4-tuple, 8.3).
+   * A function is read when a transaction opens, e.g. `() => transport.local()`. */
+  localEndpoint: Endpoint | (() => Endpoint);
+  /** The transport kind of the 4-tuple (validation/peer.ts); default 'udp'. */
+  transport?: Transport;
+  /** A label put on every event (e.g. the host name). */
+  label?: string;
+  config?: { timers?: Partial<TimerConfig>; autoProcessOffer?: boolean; historyLimit?: number };
+}
+
+/** What the client asked for in a QUOTATION or an UPDATE. */
+export interface ClientRequestData {
+  cpd: Cpd;
+  ies?: InformationElements;
+  expectedResponseTime?: DateTime;
+}
+
+/** The last OFFER received (9.2.3): what ACCEPT copies (9.2.4). */
+export interface ClientOffer {
+  txid: Hex16;
+  seq: number;
+  providerOrderId: string;
+  nonce: Hex16;
+  cpd: Cpd;
+  validityOfferTime: DateTime;
+  activationSchedule?: ActivationSchedule;
+  ies?: InformationElements;
+  receivedAt: number;
+}
+
+/** The agreement concluded by the last ACK to an ACCEPT (Accepted / Updated CPD). */
+export interface ClientAgreement {
+  cpd: Cpd;
+  providerOrderId: string;
+  nonce: Hex16;
+  txid: Hex16;
+  cycle: 'quotation' | 'update';
+  concludedAt: number;
+}
+
+/** The encoded copy of the last message sent in the current transaction (11.4: resent as is). */
+export interface SentCache {
+  ref: string;
+  hex: string;
+  message: CpnpMessage;
+}
+
+/** One order as the engine stores it: plain JSON, the unit of snapshot()/restore(). */
+export interface ClientOrderRecord {
+  customerOrderId: string;
+  /** The server this order is negotiated with. */
+  server: Endpoint;
+  /** Its authenticated identity, when the transport authenticates (section 13). */
+  serverIdentity?: string;
+  /** The local endpoint of the order's transactions. */
+  local: Endpoint;
+  createdAt: number;
+  updatedAt: number;
+  fsm: ClientOrderState;
+  /** The QUOTATION request. */
+  request: ClientRequestData;
+  /** The UPDATE request of the last update cycle. */
+  update?: ClientRequestData;
+  providerOrderId?: string;
+  /** The nonce to present in UPDATE / WITHDRAW / ACTIVATE: the one of the OFFER that produced
+   * the agreement (an UPDATE's OFFER brings a new one, 11.2.3). */
+  nonce?: Hex16;
+  offer?: ClientOffer;
+  agreement?: ClientAgreement;
+  /** The session entry of the current transaction (8.3). */
+  session?: SessionEntry;
+  sent?: SentCache;
+  timers: Timers;
+  /** Withdrawal cycles scheduled after exhausted retries (11.1.2). */
+  withdrawCycles: number;
+  /** Messages processed per Transaction-ID: a retransmitted response is never processed twice. */
+  processed: Record<string, number>;
+  history: EngineEvent[];
+}
+
+export interface ClientEngineStats {
+  received: number;
+  processed: number;
+  sent: number;
+  retransmitted: number;
+  /** Retransmitted responses recognised and not processed again (11.4). */
+  duplicates: number;
+  /** Dropped inbound messages by cause: decode, unknown-server, lookup, fourTuple, seq, state, fsm... */
+  dropped: Record<string, number>;
+}
+
+export interface ClientEngineSnapshot {
+  format: 'cpnp-client-engine';
+  version: 1;
+  orders: ClientOrderRecord[];
+  stats: ClientEngineStats;
+}
+
+/** Every command returns an EngineOutput (to send even when the command is refused: due timers
+ * fire first) plus its verdict. A refusal never changes the order. */
+export type CommandResult = EngineOutput &
+  ({ ok: true; orderId: string } | { ok: false; orderId?: string; reason: string });
+
+export interface CreateOrderInput {
+  cpd: Cpd;
+  ies?: InformationElements;
+  expectedResponseTime?: DateTime;
+  server: Endpoint;
+  serverIdentity?: string;
+  /** Default: "C-" followed by 12 random hex digits. */
+  customerOrderId?: string;
+  /** Default: the engine's localEndpoint. */
+  local?: Endpoint;
+}
+
+export interface UpdateInput {
+  cpd: Cpd;
+  /** Mandatory in UPDATE (9.2.9). */
+  expectedResponseTime: DateTime;
+  ies?: InformationElements;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+
+/** A programming or data error while building a message: turns a command into a refusal. */
+class EngineError extends Error {
+  override readonly name = 'ClientEngineError';
+}
+
+const FSM_TIMER_KIND: Readonly<Record<ClientTimer, TimerKind>> = {
+  expectedResponse: 'expectedResponse',
+  expectedOffer: 'expectedOffer',
+  validityOffer: 'validityOffer',
+  retransmit: 'retransmit',
+  withdrawalRetry: 'withdrawRetry',
+};
+
+/** Messages the client sends in answer to the server's last message (11.4: a retransmission of
+ * that message is answered with the same bytes). */
+const ANSWERS: ReadonlySet<MethodName> = new Set<MethodName>(['PROCESSING', 'ACCEPT', 'DECLINE', 'ACK', 'FAIL']);
+
+const ZERO_TXID = '00000000000000000000000000000000';
+
+interface StepContext {
+  cause: string;
+  method?: MethodName;
+  /** retransmitTimeout: the timer that onRetransmitFired computed (backoff, same seq). */
+  retransmitNext?: Timer;
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && normalizeAddress(a.address) === normalizeAddress(b.address);
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class ClientEngine implements EngineCore {
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly localEndpoint: Endpoint | (() => Endpoint);
+  private readonly transport: Transport;
+  private readonly label: string | undefined;
+  readonly config: ClientEngineConfig;
+  private readonly orderMap = new Map<string, ClientOrderRecord>();
+  /** Lowercase Transaction-ID of each order's current transaction → customerOrderId (8.4). */
+  private readonly byTxid = new Map<string, string>();
+  private statsValue: ClientEngineStats = { received: 0, processed: 0, sent: 0, retransmitted: 0, duplicates: 0, dropped: {} };
+
+  constructor(deps: ClientEngineDeps) {
+    this.clock = deps.clock;
+    this.random = deps.random;
+    this.localEndpoint = deps.localEndpoint;
+    this.transport = deps.transport ?? 'udp';
+    this.label = deps.label;
+    this.config = {
+      timers: timerConfig(deps.config?.timers),
+      autoProcessOffer: deps.config?.autoProcessOffer ?? false,
+      historyLimit: deps.config?.historyLimit ?? 1000,
+    };
+  }
+
+  // --- getters ---------------------------------------------------------------------------
+
+  /** A copy of one order, or undefined. */
+  order(customerOrderId: string): ClientOrderRecord | undefined {
+    const rec = this.orderMap.get(customerOrderId);
+    return rec === undefined ? undefined : clone(rec);
+  }
+
+  /** Copies of all orders, in creation order. */
+  orders(): ClientOrderRecord[] {
+    return [...this.orderMap.values()].map(clone);
+  }
+
+  state(customerOrderId: string): ClientState | undefined {
+    return this.orderMap.get(customerOrderId)?.fsm.state;
+  }
+
+  /** The activation sub-state of the order's agreement (9.2.11), if it has one. */
+  activation(customerOrderId: string): ActivationStatus | undefined {
+    return this.orderMap.get(customerOrderId)?.fsm.activation;
+  }
+
+  stats(): ClientEngineStats {
+    return clone(this.statsValue);
+  }
+
+  // --- EngineCore ------------------------------------------------------------------------
+
+  nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const rec of this.orderMap.values()) {
+      const t = firstTimer(rec.timers);
+      if (t !== undefined && (next === undefined || t.dueAt < next)) next = t.dueAt;
+    }
+    return next;
+  }
+
+  /** Fires every timer due at clock.now(), order by order, each in due order. */
+  tick(): EngineOutput {
+    const out = emptyOutput();
+    const now = this.clock.now();
+    for (const id of [...this.orderMap.keys()]) {
+      // Each firing removes its timer or moves it to the future; the bound is a safety net.
+      for (let guard = 0; guard < 64; guard++) {
+        const rec = this.orderMap.get(id);
+        const due = rec === undefined ? undefined : dueTimers(rec.timers, now)[0];
+        if (rec === undefined || due === undefined) break;
+        this.fireTimer(rec, due, out);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Handles one received datagram. Due timers fire first (a deadline that has passed wins over a
+   * late message). Anything undecodable, unknown or invalid (Table 5) is dropped silently and
+   * counted (RFC 13, wire-format.md 7); a retransmitted response is answered from the cache and
+   * never processed twice (11.4).
+   */
+  receive(inbound: Inbound): EngineOutput {
+    const out = this.tick();
+    this.statsValue.received++;
+    const decoded = decodeMessage(inbound.bytes);
+    if (!decoded.ok) {
+      this.dropped(out, 'decode', decoded.error.message, inbound.from);
+      return out;
+    }
+    const msg = decoded.message;
+    const method = methodName(msg.method);
+    if (!this.knownServer(inbound.from)) {
+      this.dropped(out, 'unknown-server', 'no order is negotiated with this server (RFC 8921 section 13)', inbound.from, msg);
+      return out;
+    }
+    const peer: PeerTuple = {
+      transport: this.transport,
+      clientAddress: inbound.to.address,
+      clientPort: inbound.to.port,
+      serverAddress: inbound.from.address,
+      serverPort: inbound.from.port,
+      ...(inbound.identity === undefined ? {} : { identity: inbound.identity }),
+    };
+    const orderId = this.byTxid.get(msg.txid.toLowerCase());
+    const rec = orderId === undefined ? undefined : this.orderMap.get(orderId);
+    const verdict = validateOnClient(msg, peer, ({ txid }) =>
+      rec !== undefined && txid.toLowerCase() === msg.txid.toLowerCase() ? this.candidate(rec, msg) : undefined,
+    );
+    if (verdict.verdict === 'drop' || rec === undefined) {
+      const check = verdict.verdict === 'drop' ? verdict.check : 'lookup';
+      const reason = verdict.verdict === 'drop' ? verdict.reason : 'no transaction';
+      this.dropped(out, check, reason, inbound.from, msg);
+      return out;
+    }
+    if (verdict.verdict === 'retransmission') {
+      this.answerDuplicate(rec, msg, out);
+      return out;
+    }
+
+    const event = this.inboundEvent(rec, msg);
+    if (event === undefined) {
+      this.dropped(out, 'method', `${method} is not handled by the client`, inbound.from, msg);
+      return out;
+    }
+    const draft = clone(rec);
+    const outcome = transitionClient(draft.fsm, event);
+    if (!outcome.ok) {
+      this.dropped(out, 'fsm', outcome.rejection.reason, inbound.from, msg);
+      return out;
+    }
+    // Session bookkeeping (11.3, 11.1.1) before the effects, so answers know what they answer.
+    const session = draft.session;
+    if (session === undefined) {
+      this.dropped(out, 'lookup', 'the order has no open transaction', inbound.from, msg);
+      return out;
+    }
+    draft.session = acceptIncoming(session, msg);
+    draft.processed[msg.txid.toLowerCase()] = (draft.processed[msg.txid.toLowerCase()] ?? 0) + 1;
+    if (msg.method === Method.PROCESSING || msg.method === Method.OFFER) {
+      draft.session = learnIdentifiers(draft.session, {
+        providerOrderId: msg.providerOrderId,
+        ...(msg.method === Method.OFFER ? { nonce: msg.nonce } : {}),
+      });
+      draft.providerOrderId = msg.providerOrderId;
+    }
+    if (msg.method === Method.OFFER) {
+      draft.offer = {
+        txid: msg.txid,
+        seq: msg.seq,
+        providerOrderId: msg.providerOrderId,
+        nonce: msg.nonce,
+        cpd: msg.cpd,
+        validityOfferTime: msg.validityOfferTime,
+        ...(msg.activationSchedule === undefined ? {} : { activationSchedule: msg.activationSchedule }),
+        ...(msg.ies === undefined ? {} : { ies: msg.ies }),
+        receivedAt: this.clock.now(),
+      };
+      // Until an agreement exists, the offer's nonce is the order's (9.1.5); during an UPDATE
+      // cycle the agreement's nonce stays in force until the new agreement is concluded.
+      if (!draft.fsm.hasAgreement) draft.nonce = msg.nonce;
+    }
+    const local = emptyOutput();
+    this.statsValue.processed++;
+    this.emit(local, draft, 'received', { cause: event.type, method, seq: msg.seq, txid: msg.txid, peer: inbound.from });
+    try {
+      this.commit(draft, outcome, { cause: event.type, method }, local);
+      if (msg.method === Method.OFFER && this.config.autoProcessOffer && draft.fsm.state === 'OfferReceived') {
+        const auto = transitionClient(draft.fsm, { type: 'processOffer' });
+        if (auto.ok) this.commit(draft, auto, { cause: 'autoProcessOffer' }, local);
+      }
+    } catch (error) {
+      this.dropped(out, 'internal', errorText(error), inbound.from, msg);
+      return out;
+    }
+    this.store(draft, local, out);
+    return out;
+  }
+
+  // --- commands --------------------------------------------------------------------------
+
+  /** A new local order in Created (8.11.1, 11.1.1): nothing is sent until approve + sendQuotation. */
+  createOrder(input: CreateOrderInput): CommandResult {
+    const out = this.tick();
+    const now = this.clock.now();
+    const id = input.customerOrderId ?? this.newOrderId();
+    if (id === undefined) return this.refused(out, undefined, 'createOrder', 'could not draw a unique order identifier');
+    if (this.orderMap.has(id)) return this.refused(out, id, 'createOrder', `order ${id} already exists`);
+    if (input.expectedResponseTime !== undefined && !isDateTime(input.expectedResponseTime)) {
+      return this.refused(out, id, 'createOrder', 'expectedResponseTime is not a CPNP date-time');
+    }
+    const request: ClientRequestData = {
+      cpd: clone(input.cpd),
+      ...(input.ies === undefined ? {} : { ies: clone(input.ies) }),
+      ...(input.expectedResponseTime === undefined ? {} : { expectedResponseTime: input.expectedResponseTime }),
+    };
+    // Encode a trial QUOTATION now so a bad identifier, CPD or IE is refused at creation.
+    try {
+      encodeMessage({ version: CPNP_VERSION, method: Method.QUOTATION, seq: 0, txid: ZERO_TXID, customerOrderId: id, ...request });
+    } catch (error) {
+      return this.refused(out, id, 'createOrder', `invalid order: ${errorText(error)}`);
+    }
+    let localEndpoint: Endpoint;
+    try {
+      localEndpoint = clone(input.local ?? this.local());
+    } catch (error) {
+      return this.refused(out, id, 'createOrder', `no local endpoint: ${errorText(error)}`);
+    }
+    const rec: ClientOrderRecord = {
+      customerOrderId: id,
+      server: { address: input.server.address, port: input.server.port },
+      ...(input.serverIdentity === undefined ? {} : { serverIdentity: input.serverIdentity }),
+      local: localEndpoint,
+      createdAt: now,
+      updatedAt: now,
+      fsm: createClientOrder(),
+      request,
+      timers: [],
+      withdrawCycles: 0,
+      processed: {},
+      history: [],
+    };
+    const local = emptyOutput();
+    this.emit(local, rec, 'transition', { cause: 'createOrder', to: rec.fsm.state, peer: rec.server });
+    this.store(rec, local, out);
+    return { ...out, ok: true, orderId: id };
+  }
+
+  /** The administrator allows processing (8.11.1 Created → AwaitingProcessing). */
+  approve(id: string): CommandResult {
+    return this.command(id, 'approve', { type: 'adminApprove' });
+  }
+
+  /** The administrator rejects the order before it is sent (→ Cancelled(rejected)). */
+  reject(id: string): CommandResult {
+    return this.command(id, 'reject', { type: 'adminReject' });
+  }
+
+  /** Sends the QUOTATION (9.2.1) in a new transaction (8.4). */
+  sendQuotation(id: string): CommandResult {
+    const rec = this.orderMap.get(id);
+    return this.command(id, 'sendQuotation', {
+      type: 'sendQuotation',
+      expectedResponseTime: rec?.request.expectedResponseTime,
+      activationType: rec?.request.ies?.options?.activationType,
+    });
+  }
+
+  /** Sends PROCESSING for the offer (Figure 6): the server stops retransmitting it (11.2.1). */
+  processOffer(id: string): CommandResult {
+    return this.command(id, 'processOffer', { type: 'processOffer' });
+  }
+
+  /** ACCEPT, copied from the OFFER (9.2.4). */
+  accept(id: string): CommandResult {
+    return this.command(id, 'accept', { type: 'accept' });
+  }
+
+  decline(id: string, reasons?: DeclineReasonValue[]): CommandResult {
+    return this.command(id, 'decline', { type: 'decline', ...(reasons && reasons.length > 0 ? { reasons } : {}) });
+  }
+
+  /** CANCEL (9.2.7): locally before anything was sent, on the wire afterwards. */
+  cancel(id: string): CommandResult {
+    return this.command(id, 'cancel', { type: 'cancel' });
+  }
+
+  /** WITHDRAW a Completed agreement (9.2.8, 11.1.2) in a new transaction. */
+  withdraw(id: string): CommandResult {
+    return this.command(id, 'withdraw', { type: 'withdraw' });
+  }
+
+  /** UPDATE a Completed agreement (9.2.9, 11.1.3) in a new transaction. */
+  update(id: string, input: UpdateInput): CommandResult {
+    if (!isDateTime(input.expectedResponseTime)) {
+      return this.refused(this.tick(), id, 'update', 'expectedResponseTime is not a CPNP date-time');
+    }
+    const data: ClientRequestData = {
+      cpd: clone(input.cpd),
+      expectedResponseTime: input.expectedResponseTime,
+      ...(input.ies === undefined ? {} : { ies: clone(input.ies) }),
+    };
+    const activationType: ActivationType | undefined = input.ies?.options?.activationType;
+    return this.command(
+      id,
+      'update',
+      {
+        type: 'sendUpdate',
+        expectedResponseTime: input.expectedResponseTime,
+        ...(activationType === undefined ? {} : { activationType }),
+      },
+      (draft) => {
+        draft.update = data;
+      },
+    );
+  }
+
+  /** ACTIVATE (9.2.11): null = now, 0 = deactivate, a date-time = then. */
+  activate(id: string, schedule: ActivationSchedule): CommandResult {
+    return this.command(id, 'activate', { type: 'activate', schedule });
+  }
+
+  /**
+   * Grants the time the server asked for with ACK (9.2.2, 9.2.6, Figure 11). `until` replaces
+   * the asked time in the ACK and in the offer deadline.
+   */
+  grantMoreTime(id: string, until?: DateTime): CommandResult {
+    if (until !== undefined && !isDateTime(until)) {
+      return this.refused(this.tick(), id, 'grantMoreTime', 'until is not a CPNP date-time');
+    }
+    return this.command(id, 'grantMoreTime', { type: 'grantMoreTime' }, undefined, (effects) =>
+      until === undefined
+        ? effects
+        : effects.map((effect): ClientEffect => {
+            if (effect.type === 'send' && effect.method === 'ACK') return { ...effect, expectedResponseTime: until };
+            if (effect.type === 'startTimer' && effect.timer === 'expectedOffer') return { ...effect, at: until };
+            return effect;
+          }),
+    );
+  }
+
+  /** Refuses more time with FAIL 7 (Figure 12); the earlier offer deadline stays. */
+  refuseMoreTime(id: string): CommandResult {
+    return this.command(id, 'refuseMoreTime', { type: 'refuseMoreTime' });
+  }
+
+  /** The administrator gives up an unanswered request (11.1.2). */
+  stopRetrying(id: string): CommandResult {
+    return this.command(id, 'stopRetrying', { type: 'stopRetrying' });
+  }
+
+  // --- persistence -----------------------------------------------------------------------
+
+  /** Everything the engine knows, as plain JSON (timers are absolute times: they survive). */
+  snapshot(): ClientEngineSnapshot {
+    return {
+      format: 'cpnp-client-engine',
+      version: 1,
+      orders: [...this.orderMap.values()].map(clone),
+      stats: clone(this.statsValue),
+    };
+  }
+
+  /** A new engine continuing from a snapshot. Throws RangeError on a malformed snapshot. */
+  static restore(snapshot: unknown, deps: ClientEngineDeps): ClientEngine {
+    const snap = clone(snapshot) as Partial<ClientEngineSnapshot> | null;
+    if (snap === null || typeof snap !== 'object' || snap.format !== 'cpnp-client-engine' || snap.version !== 1) {
+      throw new RangeError('not a cpnp-client-engine snapshot (version 1)');
+    }
+    if (!Array.isArray(snap.orders)) throw new RangeError('snapshot.orders must be an array');
+    const engine = new ClientEngine(deps);
+    for (const rec of snap.orders) {
+      const problems = clientOrderProblems(rec?.fsm);
+      if (typeof rec?.customerOrderId !== 'string' || problems.length > 0 || !Array.isArray(rec.timers)) {
+        throw new RangeError(`snapshot order ${String(rec?.customerOrderId)} is invalid: ${problems.join('; ')}`);
+      }
+      if (engine.orderMap.has(rec.customerOrderId)) throw new RangeError(`duplicate order ${rec.customerOrderId}`);
+      engine.orderMap.set(rec.customerOrderId, rec);
+      if (rec.session !== undefined) engine.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
+    }
+    if (snap.stats !== undefined) engine.statsValue = snap.stats;
+    return engine;
+  }
+
+  // --- internals: inputs -----------------------------------------------------------------
+
+  private local(): Endpoint {
+    return typeof this.localEndpoint === 'function' ? this.localEndpoint() : this.localEndpoint;
+  }
+
+  private newOrderId(): string | undefined {
+    for (let i = 0; i < 16; i++) {
+      const id = `C-${toHex(this.random.bytes(6))}`;
+      if (!this.orderMap.has(id)) return id;
+    }
+    return undefined;
+  }
+
+  private knownServer(from: Endpoint): boolean {
+    for (const rec of this.orderMap.values()) if (sameEndpoint(rec.server, from)) return true;
+    return false;
+  }
+
+  /**
+   * What validation sees of an order. Two aliases work around rows missing from Table 5 as
+   * transcribed in validation/client-table.ts (reported): when an UPDATE cycle ended by CANCEL or
+   * DECLINE, the order is back in Completed (C1) while the ACK / FAIL / interim PROCESSING of
+   * that request is still due, which the table expects in Cancelled; and a FAIL may end a cycle
+   * in OfferProcessing (fsm/client.ts C4), which the FAIL row does not list.
+   */
+  private candidate(rec: ClientOrderRecord, msg: CpnpMessage): ClientCandidate | undefined {
+    const session = rec.session;
+    if (session === undefined) return undefined;
+    let state: ClientState = rec.fsm.state;
+    const pending = rec.fsm.outstanding?.method;
+    if (state === 'Completed' && session.kind === 'update' && (pending === 'CANCEL' || pending === 'DECLINE')) {
+      state = 'Cancelled';
+    } else if (state === 'OfferProcessing' && msg.method === Method.FAIL) {
+      state = 'ServerProcessing';
+    }
+    const offered = rec.offer !== undefined && rec.offer.txid.toLowerCase() === session.txid.toLowerCase();
+    return {
+      session,
+      state,
+      ...(offered && rec.offer ? { offeredCpd: rec.offer.cpd } : {}),
+      ...(rec.serverIdentity === undefined ? {} : { serverIdentity: rec.serverIdentity }),
+    };
+  }
+
+  /** The state machine event of a validated response (10.1, 9.2.2 for the two PROCESSINGs). */
+  private inboundEvent(rec: ClientOrderRecord, msg: CpnpMessage): ClientEvent | undefined {
+    switch (msg.method) {
+      case Method.PROCESSING:
+        if (msg.expectedOfferTime !== undefined && isMoreTimeRequest(rec.fsm, msg)) {
+          return {
+            type: 'moreTimeRequestReceived',
+            expectedOfferTime: msg.expectedOfferTime,
+            ...(msg.processingSubcode === undefined ? {} : { processingSubcode: msg.processingSubcode }),
+          };
+        }
+        return { type: 'processingReceived', ...(msg.expectedOfferTime === undefined ? {} : { expectedOfferTime: msg.expectedOfferTime }) };
+      case Method.OFFER: {
+        const activationType = msg.ies?.options?.activationType;
+        return {
+          type: 'offerReceived',
+          validityOfferTime: msg.validityOfferTime,
+          ...(activationType === undefined ? {} : { activationType }),
+          ...(msg.activationSchedule === undefined ? {} : { activationSchedule: msg.activationSchedule }),
+        };
+      }
+      case Method.ACK:
+        return { type: 'ackReceived' };
+      case Method.FAIL:
+        return { type: 'failReceived', statusCode: msg.statusCode };
+      default:
+        return undefined;
+    }
+  }
+
+  /** 11.4: the server repeated its last message; resend our answer to it, never reprocess. */
+  private answerDuplicate(rec: ClientOrderRecord, msg: CpnpMessage, out: EngineOutput): void {
+    this.statsValue.duplicates++;
+    const session = rec.session;
+    if (session === undefined) return;
+    const method = methodName(msg.method);
+    const draft = clone(rec);
+    const local = emptyOutput();
+    const answer = answerRetransmission(session, msg.seq, this.clock.now());
+    this.emit(local, draft, 'duplicate', {
+      cause: `retransmission:${answer.action}`,
+      method,
+      seq: msg.seq,
+      txid: msg.txid,
+      peer: rec.server,
+    });
+    if (answer.action === 'resend' && draft.sent !== undefined && draft.sent.ref === answer.sent.ref) {
+      this.resendCached(draft, local, 'answer to a retransmitted response');
+    }
+    // 'processing': no answer exists yet; the client's answers are decisions of the application
+    // (offer evaluation, time extension), so the server's retransmission simply waits for them.
+    this.store(draft, local, out);
+  }
+
+  private fireTimer(rec: ClientOrderRecord, timer: Timer, out: EngineOutput): void {
+    const draft = clone(rec);
+    draft.timers = cancelTimer(draft.timers, timer.kind);
+    const ctx: StepContext = { cause: `timer:${timer.kind}` };
+    let event: ClientEvent;
+    switch (timer.kind) {
+      case 'expectedResponse':
+        event = { type: 'expectedResponseTimeout' };
+        break;
+      case 'expectedOffer':
+        event = { type: 'expectedOfferTimeout' };
+        break;
+      case 'validityOffer':
+        event = { type: 'validityOfferTimeout' };
+        break;
+      case 'withdrawRetry':
+        event = { type: 'withdrawalRetryDue' };
+        break;
+      case 'retransmit': {
+        const fired = onRetransmitFired(timer, this.clock.now(), this.config.timers);
+        if (fired.action === 'retransmit') {
+          event = { type: 'retransmitTimeout' };
+          ctx.retransmitNext = fired.timer;
+        } else {
+          event = { type: 'retriesExhausted' };
+        }
+        break;
+      }
+    }
+    ctx.cause = event.type;
+    const local = emptyOutput();
+    this.emit(local, draft, 'timer', { cause: event.type, detail: `${timer.kind} due at ${timer.dueAt}` });
+    const outcome = transitionClient(draft.fsm, event);
+    if (!outcome.ok) {
+      // A stale timer (its state already left): it is simply removed.
+      this.emit(local, draft, 'info', { cause: 'timer-ignored', detail: outcome.rejection.reason });
+      this.store(draft, local, out);
+      return;
+    }
+    const before = clone(draft);
+    try {
+      this.commit(draft, outcome, ctx, local);
+      this.store(draft, local, out);
+    } catch (error) {
+      const failed = emptyOutput();
+      this.emit(failed, before, 'error', { cause: event.type, detail: errorText(error) });
+      this.store(before, failed, out);
+    }
+  }
+
+  private command(
+    id: string,
+    name: string,
+    event: ClientEvent,
+    prepare?: (draft: ClientOrderRecord) => void,
+    rewrite?: (effects: ClientEffect[]) => ClientEffect[],
+  ): CommandResult {
+    const out = this.tick();
+    const rec = this.orderMap.get(id);
+    if (rec === undefined) return this.refused(out, id, name, `unknown order ${id}`);
+    const draft = clone(rec);
+    prepare?.(draft);
+    const outcome = transitionClient(draft.fsm, event);
+    if (!outcome.ok) return this.refused(out, id, name, outcome.rejection.reason);
+    const step: ClientOutcome = rewrite ? { ...outcome, effects: rewrite(outcome.effects) } : outcome;
+    const local = emptyOutput();
+    try {
+      this.commit(draft, step, { cause: name }, local);
+    } catch (error) {
+      return this.refused(out, id, name, errorText(error));
+    }
+    this.store(draft, local, out);
+    return { ...out, ok: true, orderId: id };
+  }
+
+  // --- internals: applying a transition --------------------------------------------------
+
+  /** Applies an accepted transition to `draft`: new FSM state, then its effects in order. */
+  private commit(draft: ClientOrderRecord, outcome: ClientOutcome, ctx: StepContext, out: EngineOutput): void {
+    if (!outcome.ok) throw new EngineError(outcome.rejection.reason);
+    const from = draft.fsm.state;
+    const wasAcceptSent = from === 'AcceptSent';
+    draft.fsm = outcome.next;
+    for (const effect of outcome.effects) {
+      switch (effect.type) {
+        case 'send':
+          this.performSend(draft, effect, out);
+          break;
+        case 'startTimer':
+          this.startTimer(draft, effect.timer, effect.at, effect.minDelaySeconds, ctx);
+          break;
+        case 'cancelTimer':
+          draft.timers = cancelTimer(draft.timers, FSM_TIMER_KIND[effect.timer]);
+          break;
+        case 'notify':
+          this.emit(out, draft, effect.what === 'evaluateOffer' ? 'offer' : 'notice', { cause: effect.what });
+          break;
+        case 'alarm':
+          this.emit(out, draft, 'alarm', { cause: effect.reason });
+          break;
+      }
+    }
+    if (wasAcceptSent && draft.fsm.state === 'Completed' && draft.offer !== undefined) {
+      // The ACK concluded the agreement (9.2.6): the offer's CPD and nonce are now the order's.
+      draft.agreement = {
+        cpd: draft.offer.cpd,
+        providerOrderId: draft.offer.providerOrderId,
+        nonce: draft.offer.nonce,
+        txid: draft.offer.txid,
+        cycle: draft.fsm.cycle,
+        concludedAt: this.clock.now(),
+      };
+      draft.nonce = draft.offer.nonce;
+      draft.providerOrderId = draft.offer.providerOrderId;
+    }
+    if (draft.fsm.state !== from) {
+      this.emit(out, draft, 'transition', { cause: ctx.cause, from, to: draft.fsm.state, method: ctx.method });
+    }
+  }
+
+  private startTimer(
+    draft: ClientOrderRecord,
+    timer: ClientTimer,
+    at: DateTime | undefined,
+    minDelaySeconds: number | undefined,
+    ctx: StepContext,
+  ): void {
+    const now = this.clock.now();
+    switch (timer) {
+      case 'retransmit': {
+        if (ctx.retransmitNext !== undefined) {
+          draft.timers = setTimer(draft.timers, ctx.retransmitNext);
+          return;
+        }
+        const seq = draft.session?.lastSent?.seq;
+        if (seq === undefined) throw new EngineError('retransmit timer without a sent message');
+        draft.timers = scheduleRetransmit(draft.timers, seq, now, this.config.timers);
+        return;
+      }
+      case 'withdrawalRetry': {
+        const floor = (minDelaySeconds ?? 0) * 1000;
+        const config = { ...this.config.timers, withdrawRetryMs: Math.max(this.config.timers.withdrawRetryMs, floor) };
+        draft.timers = scheduleWithdrawRetry(draft.timers, now, draft.withdrawCycles, config);
+        draft.withdrawCycles++;
+        return;
+      }
+      default:
+        draft.timers = setDeadline(draft.timers, timer, at);
+    }
+  }
+
+  private peerFor(draft: ClientOrderRecord): PeerTuple {
+    return {
+      transport: this.transport,
+      clientAddress: draft.local.address,
+      clientPort: draft.local.port,
+      serverAddress: draft.server.address,
+      serverPort: draft.server.port,
+      ...(draft.serverIdentity === undefined ? {} : { identity: draft.serverIdentity }),
+    };
+  }
+
+  /** Builds, encodes and records one message of a `send` effect (or resends the cached one). */
+  private performSend(draft: ClientOrderRecord, effect: SendEffect, out: EngineOutput): void {
+    if (effect.retransmission) {
+      const last = draft.session?.lastSent;
+      if (last === undefined || methodName(last.method) !== effect.method) {
+        throw new EngineError(`no ${effect.method} to retransmit`);
+      }
+      this.resendCached(draft, out, 'retransmission timer');
+      return;
+    }
+    const code = Method[effect.method];
+    const kind = transactionKindOf(code);
+    if (kind !== undefined) {
+      // QUOTATION, UPDATE, WITHDRAW, ACTIVATE open a new transaction: new random
+      // Transaction-ID and first sequence number (8.4, 9.2.9, 9.2.11).
+      draft.session = openClientSession(
+        {
+          peer: this.peerFor(draft),
+          kind,
+          customerOrderId: draft.customerOrderId,
+          ...(kind === 'quotation' || draft.providerOrderId === undefined ? {} : { providerOrderId: draft.providerOrderId }),
+          ...(kind === 'quotation' || draft.nonce === undefined ? {} : { nonce: draft.nonce }),
+        },
+        this.random,
+      );
+      draft.sent = undefined;
+    }
+    const session = draft.session;
+    if (session === undefined) throw new EngineError(`${effect.method} needs an open transaction`);
+    const seq = session.outSeq;
+    const message = this.buildMessage(draft, session, effect, seq);
+    const bytes = encodeMessage(message);
+    const ref = `${session.txid}/${seq}`;
+    const inReplyTo = ANSWERS.has(effect.method) ? session.inSeq : undefined;
+    const recorded = recordSent(session, {
+      method: code,
+      ref,
+      now: this.clock.now(),
+      ...(inReplyTo === undefined ? {} : { inReplyTo }),
+    });
+    draft.session = recorded.entry;
+    draft.sent = { ref, hex: toHex(bytes), message };
+    out.sends.push({ to: clone(draft.server), bytes, message });
+    this.statsValue.sent++;
+    this.emit(out, draft, 'sent', { cause: effect.method, method: effect.method, seq, txid: session.txid, peer: draft.server });
+  }
+
+  /** Puts the cached bytes of the last message on the wire again: same seq (11.1.1, 11.4). */
+  private resendCached(draft: ClientOrderRecord, out: EngineOutput, why: string): void {
+    const session = draft.session;
+    const cache = draft.sent;
+    if (session?.lastSent === undefined || cache === undefined || cache.ref !== session.lastSent.ref) {
+      throw new EngineError('the last sent message is not cached');
+    }
+    const bytes = fromHex(cache.hex);
+    if (bytes === undefined) throw new EngineError('corrupt message cache');
+    draft.session = recordRetransmission(session, this.clock.now()).entry;
+    out.sends.push({ to: clone(draft.server), bytes, message: clone(cache.message) });
+    this.statsValue.retransmitted++;
+    this.emit(out, draft, 'retransmitted', {
+      cause: why,
+      method: methodName(cache.message.method),
+      seq: cache.message.seq,
+      txid: cache.message.txid,
+      peer: draft.server,
+      detail: `copy ${draft.session.lastSent?.transmissions ?? 0}`,
+    });
+  }
+
+  /** The wire message for a send effect, from the order's data (9.2). */
+  private buildMessage(draft: ClientOrderRecord, session: SessionEntry, effect: SendEffect, seq: number): CpnpMessage {
+    const base = { version: CPNP_VERSION, seq, txid: session.txid, customerOrderId: draft.customerOrderId } as const;
+    const providerOrderId = session.providerOrderId ?? draft.providerOrderId;
+    const need = <T>(value: T | undefined, what: string): T => {
+      if (value === undefined) throw new EngineError(`${effect.method} needs ${what}`);
+      return value;
+    };
+    const offer = (): ClientOffer => {
+      const o = need(draft.offer, 'an offer');
+      if (o.txid.toLowerCase() !== session.txid.toLowerCase()) throw new EngineError('the offer belongs to another transaction');
+      return o;
+    };
+    switch (effect.method) {
+      case 'QUOTATION': {
+        const r = draft.request;
+        const expectedResponseTime = effect.expectedResponseTime ?? r.expectedResponseTime;
+        return {
+          ...base,
+          method: Method.QUOTATION,
+          ...(expectedResponseTime === undefined ? {} : { expectedResponseTime }),
+          cpd: r.cpd,
+          ...(r.ies === undefined ? {} : { ies: r.ies }),
+        };
+      }
+      case 'UPDATE': {
+        const r = need(draft.update, 'an update request');
+        return {
+          ...base,
+          method: Method.UPDATE,
+          providerOrderId: need(providerOrderId, 'the provider order identifier'),
+          nonce: need(draft.nonce, 'the nonce'),
+          expectedResponseTime: need(effect.expectedResponseTime ?? r.expectedResponseTime, 'EXPECTED_RESPONSE_TIME'),
+          cpd: r.cpd,
+          ...(r.ies === undefined ? {} : { ies: r.ies }),
+        };
+      }
+      case 'PROCESSING':
+        return { ...base, method: Method.PROCESSING, providerOrderId: need(providerOrderId, 'the provider order identifier') };
+      case 'ACCEPT': {
+        // 9.2.4: "The fields of this message must be copied from the received OFFER message."
+        const o = offer();
+        return { ...base, method: Method.ACCEPT, providerOrderId: o.providerOrderId, nonce: o.nonce, cpd: o.cpd };
+      }
+      case 'DECLINE': {
+        const o = offer();
+        return {
+          ...base,
+          method: Method.DECLINE,
+          providerOrderId: o.providerOrderId,
+          nonce: o.nonce,
+          ...(effect.reasons && effect.reasons.length > 0 ? { reasons: effect.reasons } : {}),
+        };
+      }
+      case 'CANCEL':
+        // wire-format.md 3: key 6 once known.
+        return { ...base, method: Method.CANCEL, ...(providerOrderId === undefined ? {} : { providerOrderId }) };
+      case 'WITHDRAW':
+        return {
+          ...base,
+          method: Method.WITHDRAW,
+          providerOrderId: need(providerOrderId, 'the provider order identifier'),
+          nonce: need(draft.nonce, 'the nonce'),
+          // Figure 14 shows WITHDRAW(CPD): the Accepted CPD, optional in 9.2.8.
+          ...(draft.agreement === undefined ? {} : { cpd: draft.agreement.cpd }),
+        };
+      case 'ACTIVATE':
+        return {
+          ...base,
+          method: Method.ACTIVATE,
+          providerOrderId: need(providerOrderId, 'the provider order identifier'),
+          nonce: need(draft.nonce, 'the nonce'),
+          activationSchedule: effect.activationSchedule === undefined ? null : effect.activationSchedule,
+        };
+      case 'ACK':
+        // The client's ACK grants more time: key 8, no CPD (wire-format.md 3).
+        return {
+          ...base,
+          method: Method.ACK,
+          providerOrderId: need(providerOrderId, 'the provider order identifier'),
+          ...(effect.expectedResponseTime === undefined ? {} : { expectedResponseTime: effect.expectedResponseTime }),
+        };
+      case 'FAIL':
+        return {
+          ...base,
+          method: Method.FAIL,
+          ...(providerOrderId === undefined ? {} : { providerOrderId }),
+          statusCode: need(effect.statusCode, 'a status code'),
+        };
+      default:
+        throw new EngineError(`the client never sends ${effect.method}`);
+    }
+  }
+
+  // --- internals: output -----------------------------------------------------------------
+
+  /** Commits a draft order and appends its output. */
+  private store(rec: ClientOrderRecord, local: EngineOutput, out: EngineOutput): void {
+    rec.updatedAt = this.clock.now();
+    const previous = this.orderMap.get(rec.customerOrderId);
+    if (previous?.session !== undefined && previous.session.txid !== rec.session?.txid) {
+      this.byTxid.delete(previous.session.txid.toLowerCase());
+    }
+    if (rec.session !== undefined) this.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
+    rec.history.push(...local.events.filter((e) => e.orderId === rec.customerOrderId).map(clone));
+    if (rec.history.length > this.config.historyLimit) rec.history.splice(0, rec.history.length - this.config.historyLimit);
+    this.orderMap.set(rec.customerOrderId, rec);
+    out.sends.push(...local.sends);
+    out.events.push(...local.events);
+  }
+
+  private emit(
+    out: EngineOutput,
+    rec: ClientOrderRecord,
+    kind: EngineEventKind,
+    fields: Omit<EngineEvent, 'kind' | 'side' | 'at' | 'orderId'>,
+  ): void {
+    out.events.push(this.event(kind, { ...fields, orderId: rec.customerOrderId }));
+  }
+
+  private event(kind: EngineEventKind, fields: Omit<EngineEvent, 'kind' | 'side' | 'at'>): EngineEvent {
+    const event: EngineEvent = { kind, side: 'client', at: this.clock.now(), ...fields };
+    if (this.label !== undefined) event.node = this.label;
+    for (const key of Object.keys(event) as (keyof EngineEvent)[]) if (event[key] === undefined) delete event[key];
+    if (event.peer !== undefined) event.peer = { address: event.peer.address, port: event.peer.port };
+    return event;
+  }
+
+  private dropped(out: EngineOutput, cause: string, reason: string, from: Endpoint, msg?: CpnpMessage): void {
+    this.statsValue.dropped[cause] = (this.statsValue.dropped[cause] ?? 0) + 1;
+    out.events.push(
+      this.event('dropped', {
+        cause,
+        detail: reason,
+        peer: from,
+        ...(msg === undefined ? {} : { method: methodName(msg.method), seq: msg.seq, txid: msg.txid }),
+      }),
+    );
+  }
+
+  private refused(out: EngineOutput, id: string | undefined, name: string, reason: string): CommandResult {
+    out.events.push(this.event('command-rejected', { cause: name, detail: reason, ...(id === undefined ? {} : { orderId: id }) }));
+    return { ...out, ok: false, reason, ...(id === undefined ? {} : { orderId: id }) };
+  }
+}

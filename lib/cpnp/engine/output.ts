@@ -1,0 +1,114 @@
+/**
+ * What an engine core (client or server) hands back after each input: the messages to put on
+ * the wire and structured events. The cores never send or log themselves; a runner (runner.ts)
+ * or a test harness (simulation.ts) acts on this value. Events are plain records so that
+ * "every state change with timestamp and cause" can be persisted later as-is.
+ */
+import type { CpnpMessage } from '../message';
+import type { MethodName } from '../method';
+import type { Endpoint, Inbound } from '../transport/transport';
+
+/** One message to send: the encoded bytes (sent as-is, also on retransmission) and its typed form. */
+export interface EngineSend {
+  to: Endpoint;
+  bytes: Uint8Array;
+  message: CpnpMessage;
+}
+
+/**
+ * Kinds of events:
+ * - 'transition': an order changed state (from → to).
+ * - 'sent' / 'retransmitted': a message left (or left again, RFC 8921 11.4).
+ * - 'received': a valid message was accepted and processed.
+ * - 'duplicate': a retransmitted request was answered from the cache without processing (11.4).
+ * - 'dropped': an inbound message was discarded (decode error, section 10 table, unknown peer...).
+ * - 'rejected': a FAIL answered an invalid request (server side).
+ * - 'timer': a timer fired (expected-response, validity, retransmission...).
+ * - 'offer': an offer arrived and awaits an application decision (client side).
+ * - 'notice': the state machine asks someone to act (evaluate an offer, answer a time request...).
+ * - 'alarm': RFC 8921 11.1.2 "must send an alarm to the administrator" (and similar).
+ * - 'command-rejected': an application command was refused (bad state, unknown order...).
+ * - 'send-error': the transport failed to send (reported by the runner).
+ * - 'error': any other failure the runner caught.
+ * - 'info': anything else worth logging.
+ */
+export const ENGINE_EVENT_KINDS = [
+  'transition',
+  'sent',
+  'retransmitted',
+  'received',
+  'duplicate',
+  'dropped',
+  'rejected',
+  'timer',
+  'offer',
+  'notice',
+  'alarm',
+  'command-rejected',
+  'send-error',
+  'error',
+  'info',
+] as const;
+export type EngineEventKind = (typeof ENGINE_EVENT_KINDS)[number];
+
+export interface EngineEvent {
+  kind: EngineEventKind;
+  /** Which engine produced it. */
+  side: 'client' | 'server';
+  /** The engine's label (e.g. a host name), when several engines share a log. */
+  node?: string;
+  /** clock.now() when it happened (milliseconds since the Unix epoch). */
+  at: number;
+  /** The order concerned (customerOrderId on the client; the server's own order key on the server). */
+  orderId?: string;
+  /** State before / after, for 'transition' (and optionally others). */
+  from?: string;
+  to?: string;
+  /** Short machine-readable cause, e.g. 'offerReceived', 'retriesExhausted', 'unknown-server'. */
+  cause: string;
+  /** The CPNP method involved, if any. */
+  method?: MethodName;
+  /** The remote endpoint involved, if any. */
+  peer?: Endpoint;
+  /** TRANSACTION_ID involved, if any. */
+  txid?: string;
+  /** SEQUENCE_NUMBER involved, if any. */
+  seq?: number;
+  /** Free text for humans. */
+  detail?: string;
+}
+
+export interface EngineOutput {
+  sends: EngineSend[];
+  events: EngineEvent[];
+}
+
+export function emptyOutput(): EngineOutput {
+  return { sends: [], events: [] };
+}
+
+/** Appends `more` into `into` (mutating it) and returns it. */
+export function appendOutput(into: EngineOutput, more: EngineOutput): EngineOutput {
+  into.sends.push(...more.sends);
+  into.events.push(...more.events);
+  return into;
+}
+
+/** A fresh output holding all of `outputs`, in order. */
+export function mergeOutputs(...outputs: EngineOutput[]): EngineOutput {
+  const out = emptyOutput();
+  for (const o of outputs) appendOutput(out, o);
+  return out;
+}
+
+/**
+ * The minimal interface a runner or simulation needs from an engine core: both the client
+ * and the server engine implement it.
+ */
+export interface EngineCore {
+  receive(inbound: Inbound): EngineOutput;
+  /** Fires every timer due at clock.now(). */
+  tick(): EngineOutput;
+  /** The earliest pending timer (ms since epoch), or undefined when none. */
+  nextDue(): number | undefined;
+}
