@@ -1,4 +1,5 @@
 import { decodeCommand, encodeCommand } from './codec-commands';
+import { pingCommand } from './ping-command';
 import { EXIT_USAGE, type CliIo } from './io';
 
 const USAGE = `usage: cpnp <command> [options]
@@ -7,8 +8,13 @@ commands:
   decode [--hex HEX] [--lines]   decode a CPNP message (hex or raw CBOR on stdin, or --hex)
                                  and print its JSON form; --lines: one hex message per line
   encode                         read the JSON form on stdin, print the deterministic hex
+  ping --server HOST:PORT --psk-identity ID --psk-file F [--transport dtls|udp] [--count N]
+                                 DTLS handshake, then CANCEL probes of an unknown order: the
+                                 server's FAIL is the pong; prints handshake and round-trip
+                                 times (cpnp ping --help for every option)
 
-exit status: 0 ok, 1 usage error, 2 invalid message (one line on stderr names the rule)
+exit status: 0 ok, 1 usage error, 2 invalid message (one line on stderr names the rule),
+3 ping: server unreachable (handshake failed, wrong PSK, no pong in time)
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -16,6 +22,7 @@ type Command = (args: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
   encode: encodeCommand,
+  ping: pingCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

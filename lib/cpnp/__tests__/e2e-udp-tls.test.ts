@@ -1,0 +1,187 @@
+/**
+ * End to end over the two other real transports (RFC 8921 8.1): plain UDP on loopback (tests
+ * and development only, section 13) and TLS over TCP with mutual certificate authentication.
+ * A ServerEngine and a ClientEngine, each bound to its transport through an EngineRunner with
+ * the real clock, negotiate a whole order: QUOTATION → PROCESSING, OFFER → PROCESSING → ACCEPT →
+ * ACK, then WITHDRAW → ACK. Waiting is event-driven (runner onEvent), never a fixed sleep.
+ *
+ * TLS note: a TLS client learns its local port only when its connection opens, while the client
+ * engine fixes an order's 4-tuple (8.3) when the order is created. The test therefore opens the
+ * connection first with a harmless probe (transport/ping.ts: a CANCEL of an unknown order,
+ * answered by FAIL), then creates the order on the connection's endpoint.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { systemClock } from '../clock';
+import type { Cpd } from '../cpd/types';
+import { cryptoRandom } from '../random';
+import { ClientEngine, type CommandResult } from '../engine/client-engine';
+import { concretizeCpd, concretizingDecider } from '../engine/decider';
+import type { EngineEvent } from '../engine/output';
+import { EngineRunner } from '../engine/runner';
+import { ServerEngine } from '../engine/server-engine';
+import { realScheduler } from '../transport/dtls-client';
+import { ping } from '../transport/ping';
+import { TlsClientTransport, TlsServerTransport, type TlsCredentials } from '../transport/tls';
+import type { Endpoint, MessageTransport } from '../transport/transport';
+import { UdpTransport } from '../transport/udp';
+import type { Transport as TransportKind } from '../validation/peer';
+
+const REQUESTED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }] }];
+const TIMERS = { retransTimerMs: 400, maxRetries: 3 };
+const WAIT_MS = 5000;
+const quiet = { warn: () => undefined };
+
+const closers: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+/** Resolves when `check()` holds, re-checked on every engine event; rejects after WAIT_MS. */
+function waiter() {
+  let waiters: { check: () => boolean; resolve: () => void }[] = [];
+  const events: EngineEvent[] = [];
+  const poke = () => {
+    for (const w of [...waiters]) {
+      if (w.check()) {
+        waiters = waiters.filter((x) => x !== w);
+        w.resolve();
+      }
+    }
+  };
+  const push = (event: EngineEvent) => {
+    events.push(event);
+    poke();
+  };
+  const until = (what: string, check: () => boolean): Promise<void> =>
+    check()
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const w = {
+            check,
+            resolve: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          };
+          const timer = setTimeout(() => {
+            waiters = waiters.filter((x) => x !== w);
+            reject(new Error(`timed out waiting for: ${what}`));
+          }, WAIT_MS);
+          waiters.push(w);
+        });
+  return { events, push, poke, until };
+}
+
+/**
+ * Runs one order through QUOTATION … ACK and WITHDRAW … ACK between a server and a client
+ * transport; returns the server's order for further checks.
+ */
+async function negotiate(kind: TransportKind, serverTransport: MessageTransport, clientTransport: MessageTransport, local: () => Endpoint) {
+  const log = waiter();
+  const server = new ServerEngine({ clock: systemClock, random: cryptoRandom, decider: concretizingDecider(), config: { transport: kind, timers: TIMERS } });
+  const serverRunner = new EngineRunner({ core: server, transport: serverTransport, clock: systemClock, side: 'server', onEvent: log.push });
+  const client = new ClientEngine({ clock: systemClock, random: cryptoRandom, localEndpoint: local, transport: kind, config: { timers: TIMERS } });
+  const clientRunner = new EngineRunner({ core: client, transport: clientTransport, clock: systemClock, side: 'client', onEvent: log.push });
+  serverRunner.start();
+  clientRunner.start();
+  closers.push(() => serverRunner.stop(), () => clientRunner.stop());
+  const run = async (command: (c: ClientEngine) => CommandResult): Promise<string> => {
+    const result = await clientRunner.run(command);
+    if (!result.ok) assert.fail(result.reason);
+    log.poke();
+    return result.orderId;
+  };
+  const serverOrder = () => server.listOrders()[0];
+
+  const id = await run((c) => c.createOrder({ cpd: REQUESTED, server: serverTransport.local() }));
+  await run((c) => c.approve(id));
+  await run((c) => c.sendQuotation(id));
+  await log.until('the OFFER', () => client.state(id) === 'OfferReceived');
+  await run((c) => c.processOffer(id));
+  await log.until('the server sees PROCESSING', () => serverOrder()?.fsm.state === 'ProcessingReceived');
+  await run((c) => c.accept(id));
+  await log.until('Completed at both ends', () => client.state(id) === 'Completed' && serverOrder()?.fsm.state === 'Completed');
+  assert.deepEqual(client.order(id)?.agreement?.cpd, concretizeCpd(REQUESTED));
+  assert.equal(client.order(id)?.agreement?.nonce, serverOrder()?.agreement?.nonce);
+  await run((c) => c.withdraw(id));
+  await log.until('the WITHDRAW is acknowledged', () => serverOrder()?.fsm.state === 'Cancelled' && client.order(id)?.fsm.outstanding === undefined);
+  assert.equal(client.order(id)?.fsm.cancelReason, 'withdrawn');
+
+  const methods = (side: 'client' | 'server', kindOf: EngineEvent['kind']) =>
+    [...new Set(log.events.filter((e) => e.side === side && e.kind === kindOf).map((e) => e.method))].sort();
+  assert.deepEqual(methods('client', 'sent'), ['ACCEPT', 'PROCESSING', 'QUOTATION', 'WITHDRAW']);
+  assert.deepEqual(methods('server', 'sent'), ['ACK', 'OFFER', 'PROCESSING']);
+  assert.deepEqual(methods('client', 'received'), ['ACK', 'OFFER', 'PROCESSING']);
+  assert.deepEqual(methods('server', 'received'), ['ACCEPT', 'PROCESSING', 'QUOTATION', 'WITHDRAW']);
+  assert.deepEqual(
+    log.events.filter((e) => e.kind === 'dropped' || e.kind === 'retransmitted' || e.kind === 'send-error' || e.kind === 'error'),
+    [],
+    'nothing dropped, retransmitted or failed',
+  );
+  return serverOrder();
+}
+
+describe('CPNP end to end over plain UDP (loopback only)', () => {
+  test('a whole order; no identity, so the order has no owner', async () => {
+    const serverTransport = await UdpTransport.listen({ host: '127.0.0.1', port: 0, logger: quiet });
+    const clientTransport = await UdpTransport.bind({ host: '127.0.0.1', port: 0, logger: quiet });
+    closers.push(() => serverTransport.close(), () => clientTransport.close());
+    const order = await negotiate('udp', serverTransport, clientTransport, () => clientTransport.local());
+    assert.equal(order?.owner, undefined);
+  });
+});
+
+describe('CPNP end to end over TLS (mutual certificates)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpnp-e2e-tls-'));
+  closers.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const leaf = (name: string, cn: string, ext: string) => {
+    writeFileSync(file(`${name}.ext`), `basicConstraints=CA:FALSE\n${ext}\n`);
+    openssl('req', ...ec, '-subj', `/CN=${cn}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`));
+    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
+  };
+  const creds = (name: string): TlsCredentials => ({ key: readFileSync(file(`${name}.key`)), cert: readFileSync(file(`${name}.crt`)), ca: readFileSync(file('ca.crt')) });
+
+  test('a whole order; the owner is the client certificate\'s identity', async () => {
+    openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=cpnp-e2e-ca', '-keyout', file('ca.key'), '-out', file('ca.crt'));
+    leaf('server', 'cpnp-server.test', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+    leaf('client', 'acme', 'extendedKeyUsage=clientAuth');
+    const serverTransport = await TlsServerTransport.listen({ ...creds('server'), host: '127.0.0.1', port: 0, logger: quiet });
+    const clientTransport = new TlsClientTransport({ ...creds('client'), logger: quiet });
+    closers.push(() => serverTransport.close(), () => clientTransport.close());
+
+    // Open the connection first (harmless probe), so that the order's 4-tuple has the real port.
+    const probe = probeServer(serverTransport);
+    const report = await ping({
+      transport: clientTransport,
+      server: serverTransport.local(),
+      count: 1,
+      intervalMs: 0,
+      timeoutMs: WAIT_MS,
+      clock: systemClock,
+      random: cryptoRandom,
+      scheduler: realScheduler,
+    });
+    await probe.stop();
+    assert.equal(report.answered, 1, 'the probe was answered with FAIL');
+    assert.notEqual(clientTransport.local().port, 0);
+
+    const order = await negotiate('tls', serverTransport, clientTransport, () => clientTransport.local());
+    assert.equal(order?.owner, 'acme', 'the certificate CN is the authenticated identity');
+  });
+});
+
+/** A throwaway server engine answering the probe; stopped before the real one starts. */
+function probeServer(transport: MessageTransport): { stop: () => Promise<void> } {
+  const engine = new ServerEngine({ clock: systemClock, random: cryptoRandom, decider: concretizingDecider(), config: { transport: 'tls' } });
+  const runner = new EngineRunner({ core: engine, transport, clock: systemClock, side: 'server' });
+  runner.start();
+  return { stop: () => runner.stop() };
+}
