@@ -140,12 +140,19 @@ interface World {
   b: FakeServer;
 }
 
-function world(options: { config?: ClientEngineDeps['config']; seed?: number; faults?: FaultFunction } = {}): World {
+function world(
+  options: { config?: ClientEngineDeps['config']; seed?: number; faults?: FaultFunction; localEndpoint?: ClientEngineDeps['localEndpoint'] } = {},
+): World {
   const clock = new SimulatedClock(T0);
   const network = new MemoryNetwork(() => clock.now(), 5);
   if (options.faults) network.faults = options.faults;
   const sim = new Simulation(clock, network);
-  const client = new ClientEngine({ clock, random: seededRandom(options.seed ?? 7), localEndpoint: CLIENT, config: options.config });
+  const client = new ClientEngine({
+    clock,
+    random: seededRandom(options.seed ?? 7),
+    localEndpoint: options.localEndpoint ?? CLIENT,
+    config: options.config,
+  });
   sim.add('client', client, network.attach(CLIENT));
   const a = new FakeServer(SERVER_A, 'P-A');
   const b = new FakeServer(SERVER_B, 'P-B');
@@ -578,6 +585,243 @@ describe('client engine: FAIL from the server', () => {
     assert.equal(order(w, id).fsm.updateEndedBy, 'failed');
     assert.deepEqual(order(w, id).agreement?.cpd, OFFERED);
     assert.equal(order(w, id).nonce, NONCE_1);
+  });
+});
+
+describe('client engine: answers the state machine expects in states Table 5 did not list (no aliases)', () => {
+  function updateOffered(w: World): { id: string; update: CpnpMessage } {
+    const id = place(w);
+    complete(w, id);
+    ok(w.sim.apply('client', w.client.update(id, { cpd: UPDATED, expectedResponseTime: at(7_200_000) })));
+    runTo(w, id, 'OfferReceived');
+    const update = w.a.got('UPDATE')[0];
+    assert.ok(update);
+    return { id, update };
+  }
+
+  test('an UPDATE ended by CANCEL: the server\'s FAIL to the CANCEL is accepted while the order is Completed', () => {
+    const w = world();
+    w.a.handlers.CANCEL = (m, s) => [s.reply(m, { method: Method.FAIL, providerOrderId: 'P-A', statusCode: 1 })];
+    const { id } = updateOffered(w);
+    ok(w.sim.apply('client', w.client.cancel(id)));
+    assert.equal(w.client.state(id), 'Completed');
+    assert.equal(order(w, id).fsm.outstanding?.method, 'CANCEL');
+    w.sim.runUntilIdle();
+    assert.equal(order(w, id).fsm.outstanding, undefined, 'the FAIL closed the CANCEL');
+    assert.equal(clientSends(w, 'CANCEL').length, 1, 'no retransmission');
+    assert.equal(w.client.stats().dropped.state, undefined);
+    assert.ok(w.sim.events.some((e) => e.kind === 'received' && e.method === 'FAIL'));
+    assert.deepEqual(order(w, id).agreement?.cpd, OFFERED);
+  });
+
+  test('an UPDATE ended by CANCEL: an interim PROCESSING stops the retransmission, the later ACK closes it', () => {
+    const w = world();
+    let cancel: CpnpMessage | undefined;
+    w.a.handlers.CANCEL = (m, s) => {
+      cancel = m;
+      return [s.reply(m, { method: Method.PROCESSING, providerOrderId: 'P-A' })];
+    };
+    const { id } = updateOffered(w);
+    ok(w.sim.apply('client', w.client.cancel(id)));
+    w.sim.advance(100);
+    assert.deepEqual(order(w, id).fsm.outstanding, { method: 'CANCEL', retransmitting: false });
+    w.sim.advance(60_000);
+    assert.equal(clientSends(w, 'CANCEL').length, 1);
+    assert.ok(cancel);
+    w.sim.apply('A', w.a.push(CLIENT, w.a.reply(cancel, { method: Method.ACK, providerOrderId: 'P-A', cpd: UPDATED })));
+    w.sim.runUntilIdle();
+    assert.equal(order(w, id).fsm.outstanding, undefined);
+    assert.equal(w.client.state(id), 'Completed');
+    assert.equal(order(w, id).fsm.updateEndedBy, 'cancelled');
+    assert.deepEqual(w.client.stats().dropped, {});
+  });
+
+  test('a FAIL after the client\'s PROCESSING (OfferProcessing) ends the cycle: Cancelled(failed)', () => {
+    const w = world();
+    const id = place(w);
+    runTo(w, id, 'OfferReceived');
+    ok(w.sim.apply('client', w.client.processOffer(id)));
+    w.sim.runUntilIdle({ maxTimeMs: 100 });
+    const quotation = w.a.got('QUOTATION')[0];
+    assert.ok(quotation);
+    w.sim.apply('A', w.a.push(CLIENT, w.a.reply(quotation, { method: Method.FAIL, providerOrderId: 'P-A', statusCode: 5 })));
+    w.sim.runUntilIdle({ maxTimeMs: 100 });
+    assert.equal(w.client.state(id), 'Cancelled');
+    assert.equal(order(w, id).fsm.cancelReason, 'failed');
+    assert.deepEqual(order(w, id).timers, []);
+  });
+});
+
+describe('client engine: local endpoint unknown until the first valid response (8.3, 10.1)', () => {
+  const OTHER_PORT: Endpoint = { address: CLIENT.address, port: 40001 };
+
+  /** A QUOTATION sent while the transport knows no local endpoint; the server does not answer yet. */
+  function unknownLocal(source: ClientEngineDeps['localEndpoint'] = () => undefined, serverIdentity?: string) {
+    const w = world({ localEndpoint: source });
+    w.a.handlers.QUOTATION = () => [];
+    const id = ok(
+      w.sim.apply('client', w.client.createOrder({ cpd: REQUESTED, server: SERVER_A, ...(serverIdentity ? { serverIdentity } : {}) })),
+    );
+    assert.equal(order(w, id).local, undefined, 'nothing is resolved at creation');
+    ok(w.sim.apply('client', w.client.approve(id)));
+    ok(w.sim.apply('client', w.client.sendQuotation(id)));
+    w.sim.advance(10);
+    const quotation = w.a.got('QUOTATION')[0];
+    assert.ok(quotation);
+    const rec = order(w, id);
+    assert.equal(rec.local, undefined);
+    assert.equal(rec.session?.peer.clientPort, 0, 'placeholder, never a real port');
+    assert.ok(rec.history.some((e) => e.kind === 'info' && e.cause === 'local-endpoint'));
+    const processing = (over: Partial<Record<string, unknown>> = {}): CpnpMessage =>
+      ({ ...w.a.reply(quotation, { method: Method.PROCESSING, providerOrderId: 'P-A' }), ...over }) as CpnpMessage;
+    return { w, id, quotation, processing };
+  }
+
+  test('the first valid response fixes it; a later response on another local port is dropped', () => {
+    const { w, id, quotation, processing } = unknownLocal();
+    const out = w.client.receive({ from: SERVER_A, to: OTHER_PORT, bytes: encodeMessage(processing()) });
+    assert.equal(w.client.state(id), 'ServerProcessing');
+    assert.ok(out.events.some((e) => e.kind === 'info' && e.cause === 'local-endpoint' && (e.detail ?? '').endsWith('(first valid response)')));
+    const rec = order(w, id);
+    assert.deepEqual(rec.local, OTHER_PORT);
+    assert.equal(rec.session?.peer.clientAddress, OTHER_PORT.address);
+    assert.equal(rec.session?.peer.clientPort, OTHER_PORT.port);
+
+    // From now on the full 4-tuple is enforced (8.3): the OFFER on the port first used is dropped.
+    const offer = w.a.reply(quotation, { method: Method.OFFER, providerOrderId: 'P-A', nonce: NONCE_1, validityOfferTime: at(VALID_FOR), cpd: OFFERED });
+    const before = order(w, id);
+    const dropped = w.client.receive({ from: SERVER_A, to: CLIENT, bytes: encodeMessage(offer) });
+    assert.equal(dropped.events.find((e) => e.kind === 'dropped')?.cause, 'fourTuple');
+    assert.deepEqual(core(order(w, id)), core(before));
+    assert.deepEqual(order(w, id).local, OTHER_PORT, 'a fixed local endpoint never moves');
+    w.client.receive({ from: SERVER_A, to: OTHER_PORT, bytes: encodeMessage(offer) });
+    assert.equal(w.client.state(id), 'OfferReceived');
+  });
+
+  test('forged responses never fix it: wrong Transaction-ID, customer, server, identity, sequence or state', () => {
+    const { w, id, quotation, processing } = unknownLocal(() => undefined, 'server-a');
+    const from = (msg: CpnpMessage, over: Partial<Inbound> = {}): Inbound => ({ from: SERVER_A, to: OTHER_PORT, identity: 'server-a', bytes: encodeMessage(msg), ...over });
+    const ack = w.a.reply(quotation, { method: Method.ACK, providerOrderId: 'P-A', cpd: OFFERED });
+    const forged: [string, Inbound][] = [
+      ['lookup', from(processing({ txid: 'ffffffffffffffffffffffffffffffff' }))],
+      ['customerOrderId', from(processing({ customerOrderId: 'C-other' }))],
+      ['unknown-server', from(processing(), { from: { address: SERVER_A.address, port: 7778 } })],
+      ['fourTuple', from(processing(), { from: SERVER_B })],
+      ['identity', from(processing(), { identity: 'mallory' })],
+      ['state', from(ack)],
+    ];
+    // SERVER_B must be a known server for the fourTuple case to reach Table 5.
+    ok(w.sim.apply('client', w.client.createOrder({ cpd: REQUESTED, server: SERVER_B })));
+    for (const [cause, inbound] of forged) {
+      const before = order(w, id);
+      const out = w.client.receive(inbound);
+      assert.equal(out.events.find((e) => e.kind === 'dropped')?.cause, cause, cause);
+      assert.deepEqual(out.sends, []);
+      assert.equal(order(w, id).local, undefined, `${cause}: the local endpoint stays unknown`);
+      assert.deepEqual(core(order(w, id)), core(before), cause);
+    }
+    // The genuine response fixes it, on the endpoint it really arrived on.
+    w.client.receive({ from: SERVER_A, to: CLIENT, identity: 'server-a', bytes: encodeMessage(processing()) });
+    assert.equal(w.client.state(id), 'ServerProcessing');
+    assert.deepEqual(order(w, id).local, CLIENT);
+  });
+
+  test('a response the state machine refuses does not fix it either', () => {
+    const { w, id, quotation } = unknownLocal();
+    ok(w.sim.apply('client', w.client.cancel(id)));
+    ok(w.sim.apply('client', w.client.stopRetrying(id)));
+    // Table 5 accepts an ACK in Cancelled, but no request waits for it any more.
+    const ack = w.a.reply(quotation, { method: Method.ACK, providerOrderId: 'P-A', cpd: REQUESTED });
+    const out = w.client.receive({ from: SERVER_A, to: OTHER_PORT, bytes: encodeMessage(ack) });
+    assert.equal(out.events.find((e) => e.kind === 'dropped')?.cause, 'fsm');
+    assert.equal(order(w, id).local, undefined);
+  });
+
+  test('resolved when each transaction opens, for the order\'s server; a known one is enforced at once', () => {
+    let known: Endpoint | undefined;
+    const asked: Endpoint[] = [];
+    const w = world({
+      localEndpoint: (server) => {
+        asked.push(server);
+        return known;
+      },
+    });
+    const id = place(w);
+    assert.equal(order(w, id).local, undefined);
+    complete(w, id);
+    assert.deepEqual(order(w, id).local, CLIENT, 'learnt from the first PROCESSING');
+
+    // The transport now reports another endpoint: the UPDATE transaction takes it at once, so
+    // the answers arriving on CLIENT do not belong to its 4-tuple.
+    known = OTHER_PORT;
+    ok(w.sim.apply('client', w.client.update(id, { cpd: UPDATED, expectedResponseTime: at(7_200_000) })));
+    assert.deepEqual(order(w, id).local, OTHER_PORT);
+    w.sim.advance(100);
+    assert.equal(w.client.state(id), 'PQOSent');
+    assert.ok((w.client.stats().dropped.fourTuple ?? 0) >= 2, 'PROCESSING and OFFER dropped');
+    runTo(w, id, 'Completed'); // the UPDATE runs out of retries: the agreement stays (C1)
+    assert.equal(order(w, id).fsm.updateEndedBy, 'timeout');
+
+    known = CLIENT;
+    ok(w.sim.apply('client', w.client.withdraw(id)));
+    assert.deepEqual(order(w, id).local, CLIENT, 'resolved when the WITHDRAW transaction opened');
+    w.sim.runUntilIdle();
+    assert.equal(order(w, id).fsm.outstanding, undefined, 'the ACK was accepted');
+    assert.ok(asked.length >= 3);
+    assert.ok(asked.every((server) => server.address === SERVER_A.address && server.port === SERVER_A.port));
+    const learnt = w.sim.events.filter((e) => e.kind === 'info' && (e.detail ?? '').endsWith('(first valid response)'));
+    assert.equal(learnt.length, 1, 'only the first transaction had to learn it');
+  });
+
+  test('an unknown local endpoint the transport learns later is taken from it at the next send (retransmission)', () => {
+    const transport: { connected?: Endpoint } = {};
+    const { w, id, quotation, processing } = unknownLocal(() => transport.connected);
+    transport.connected = CLIENT; // the first send connected meanwhile
+    w.sim.advance(2000); // the QUOTATION is retransmitted: the source is asked again
+    assert.equal(clientSends(w, 'QUOTATION').length, 2);
+    assert.deepEqual(order(w, id).local, CLIENT);
+    assert.equal(order(w, id).session?.txid, quotation.txid, 'same transaction');
+    const out = w.client.receive({ from: SERVER_A, to: OTHER_PORT, bytes: encodeMessage(processing()) });
+    assert.equal(out.events.find((e) => e.kind === 'dropped')?.cause, 'fourTuple');
+    w.client.receive({ from: SERVER_A, to: CLIENT, bytes: encodeMessage(processing()) });
+    assert.equal(w.client.state(id), 'ServerProcessing');
+  });
+
+  test('a source that throws or reports an unbound endpoint (port 0, 0.0.0.0) counts as unknown', () => {
+    for (const source of [
+      () => {
+        throw new Error('not connected');
+      },
+      () => ({ address: '0.0.0.0', port: 0 }),
+      () => ({ address: '0.0.0.0', port: 40000 }),
+      () => ({ address: '::', port: 40000 }),
+      () => ({ address: CLIENT.address, port: 0 }),
+    ]) {
+      const { w, id, processing } = unknownLocal(source);
+      w.client.receive({ from: SERVER_A, to: CLIENT, bytes: encodeMessage(processing()) });
+      assert.equal(w.client.state(id), 'ServerProcessing');
+      assert.deepEqual(order(w, id).local, CLIENT);
+    }
+  });
+
+  test('a snapshot keeps "unknown"; the restored engine learns it from the first valid response', () => {
+    const { w, id, processing } = unknownLocal();
+    const json = JSON.stringify(w.client.snapshot());
+    const restored = ClientEngine.restore(JSON.parse(json), { clock: w.clock, random: seededRandom(5), localEndpoint: () => undefined });
+    assert.equal(restored.order(id)?.local, undefined);
+    restored.receive({ from: SERVER_A, to: OTHER_PORT, bytes: encodeMessage(processing()) });
+    assert.equal(restored.state(id), 'ServerProcessing');
+    assert.deepEqual(restored.order(id)?.local, OTHER_PORT);
+  });
+
+  test('createOrder({ local }) pins every transaction of the order; an unbound one is refused', () => {
+    const w = world({ localEndpoint: () => undefined });
+    const pinned = ok(w.sim.apply('client', w.client.createOrder({ cpd: REQUESTED, server: SERVER_A, local: CLIENT })));
+    ok(w.sim.apply('client', w.client.approve(pinned)));
+    ok(w.sim.apply('client', w.client.sendQuotation(pinned)));
+    assert.deepEqual(order(w, pinned).local, CLIENT);
+    assert.equal(order(w, pinned).session?.peer.clientPort, CLIENT.port);
+    assert.equal(w.client.createOrder({ cpd: REQUESTED, server: SERVER_A, local: { address: '0.0.0.0', port: 0 } }).ok, false);
   });
 });
 

@@ -9,11 +9,15 @@
  * ACTIVATE. The server records the PSK identity "acme" as the owner of acme's orders, and the
  * identity "globex" cannot touch them (FAIL 3, Table 6).
  *
+ * The client transport is used as a production client would use it: the first order is
+ * created before any DTLS association exists (node-dtls-client binds its socket on the first
+ * handshake), so the engine learns its local endpoint from the first valid response and
+ * enforces the whole RFC 8921 8.3 4-tuple from then on (docs/client-engine.md section 5a).
+ *
  * No fixed sleeps: every wait is a promise resolved by the runners' onEvent callbacks, with a
  * timeout that names what was awaited.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../clock';
 import { decodeMessage, encodeMessage } from '../codec';
@@ -29,7 +33,7 @@ import { concretizeCpd, concretizingDecider, type Decider } from '../engine/deci
 import type { EngineEvent, EngineOutput } from '../engine/output';
 import { EngineRunner } from '../engine/runner';
 import { ServerEngine, type ServerOrderRecord } from '../engine/server-engine';
-import { DtlsClientTransport, nodeDtlsConnector } from '../transport/dtls-client';
+import { DtlsClientTransport } from '../transport/dtls-client';
 import { DtlsServer } from '../transport/dtls-server';
 import { PskTable } from '../transport/psk';
 import type { Inbound } from '../transport/transport';
@@ -44,15 +48,6 @@ const WAIT_MS = 5000;
 
 /** A date-time `ms` from now, whole seconds (9.1.6). */
 const fromNow = (ms: number): DateTime => millisToDateTime(Math.ceil((Date.now() + ms) / 1000) * 1000);
-
-/** A UDP port free right now on 127.0.0.1 (the client's DTLS socket binds it next). */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
 
 /** Every event of both runners, and waiters resolved by them ("web-first" waiting). */
 class EventLog {
@@ -169,19 +164,14 @@ describe('CPNP over real DTLS (loopback, PSK)', () => {
     serverRunner.start();
     closers.push(() => serverRunner.stop());
 
-    // The client engine needs its local endpoint when an order is created (the 4-tuple, 8.3),
-    // before the first handshake: the DTLS client is made to bind a port chosen up front.
-    const port = await freeUdpPort();
-    const clientTransport = new DtlsClientTransport({
-      psk: { identity: 'acme', key: ACME_KEY },
-      connector: (request, events) => nodeDtlsConnector({ ...request, localPort: request.localPort ?? port }, events),
-      logger: { warn: () => undefined },
-    });
+    // A production client: the default connector (an ephemeral port, bound on the first
+    // handshake) and the engine asking the transport for each transaction's local endpoint.
+    const clientTransport = new DtlsClientTransport({ psk: { identity: 'acme', key: ACME_KEY }, logger: { warn: () => undefined } });
     closers.push(() => clientTransport.close());
     const client = new ClientEngine({
       clock: systemClock,
       random: cryptoRandom,
-      localEndpoint: { address: '127.0.0.1', port },
+      localEndpoint: (server) => clientTransport.localFor(server),
       transport: 'dtls',
       config: { timers: TIMERS },
     });
@@ -243,8 +233,17 @@ describe('CPNP over real DTLS (loopback, PSK)', () => {
   // --- the scenarios ------------------------------------------------------------------------
 
   test('QUOTATION → PROCESSING; more time asked (PROCESSING) and granted (ACK); OFFER → PROCESSING → ACCEPT → ACK', async () => {
+    // No association yet: the order and its QUOTATION transaction start without a local endpoint.
+    assert.equal(w.clientTransport.localFor(w.dtlsServer.local()), undefined);
     const id = await place('C-main', true);
+    const opened = w.client.order(id);
+    assert.equal(opened?.local, undefined, 'the local endpoint is not known when the QUOTATION transaction opens');
     await w.log.until('server PROCESSING answered the QUOTATION', () => clientState(id) === 'ServerProcessing');
+    // The PROCESSING fixed it: the association's endpoint, from now on enforced (8.3).
+    const local = w.clientTransport.localFor(w.dtlsServer.local());
+    assert.ok(local && local.port > 0);
+    assert.deepEqual(w.client.order(id)?.local, local);
+    assert.equal(w.client.order(id)?.session?.peer.clientPort, local.port);
     assert.equal(serverState('C-main'), 'AwaitingProcessing');
     assert.equal(serverOrder('C-main')?.owner, 'acme', 'the order belongs to the DTLS PSK identity');
 
@@ -279,12 +278,7 @@ describe('CPNP over real DTLS (loopback, PSK)', () => {
     const rec = w.client.order('C-main');
     assert.ok(rec?.nonce && rec.providerOrderId);
     const before = structuredClone(serverOrder('C-main'));
-    const globexPort = await freeUdpPort();
-    const globex = new DtlsClientTransport({
-      psk: { identity: 'globex', key: GLOBEX_KEY },
-      connector: (request, events) => nodeDtlsConnector({ ...request, localPort: request.localPort ?? globexPort }, events),
-      logger: { warn: () => undefined },
-    });
+    const globex = new DtlsClientTransport({ psk: { identity: 'globex', key: GLOBEX_KEY }, logger: { warn: () => undefined } });
     try {
       // Every key right (customer and provider identifiers, nonce): only the identity is wrong.
       const attempts: CpnpMessage[] = [
@@ -406,6 +400,14 @@ describe('CPNP over real DTLS (loopback, PSK)', () => {
       'no transport or engine error',
     );
     assert.equal(w.clientTransport.handshakeCount(w.dtlsServer.local()) >= 1, true);
+    assert.deepEqual(
+      w.log.events.filter((e) => e.side === 'client' && e.kind === 'dropped' && e.cause === 'fourTuple'),
+      [],
+      'every response matched its transaction\'s 4-tuple',
+    );
+    // Later transactions found the association up and knew their local endpoint from the start.
+    const learnt = w.log.events.filter((e) => e.side === 'client' && e.cause === 'local-endpoint' && (e.detail ?? '').endsWith('(first valid response)'));
+    assert.equal(learnt.length, 1, 'only the first transaction had to learn it');
     assert.deepEqual(
       w.dtlsServer.associations().map((a) => a.identity).filter((identity) => identity === 'acme'),
       ['acme'],

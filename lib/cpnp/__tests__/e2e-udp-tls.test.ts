@@ -5,10 +5,11 @@
  * the real clock, negotiate a whole order: QUOTATION → PROCESSING, OFFER → PROCESSING → ACCEPT →
  * ACK, then WITHDRAW → ACK. Waiting is event-driven (runner onEvent), never a fixed sleep.
  *
- * TLS note: a TLS client learns its local port only when its connection opens, while the client
- * engine fixes an order's 4-tuple (8.3) when the order is created. The test therefore opens the
- * connection first with a harmless probe (transport/ping.ts: a CANCEL of an unknown order,
- * answered by FAIL), then creates the order on the connection's endpoint.
+ * TLS note: a TLS client learns its local port only when its connection opens. The order is
+ * created and its QUOTATION sent before any connection exists, as a production client does: the
+ * engine asks the transport (localFor) when each transaction opens, learns the endpoint from the
+ * first valid response, and enforces the whole 4-tuple (8.3) from then on
+ * (docs/client-engine.md section 5a).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,15 +20,13 @@ import { after, describe, test } from 'node:test';
 import { systemClock } from '../clock';
 import type { Cpd } from '../cpd/types';
 import { cryptoRandom } from '../random';
-import { ClientEngine, type CommandResult } from '../engine/client-engine';
+import { ClientEngine, type ClientEngineDeps, type CommandResult } from '../engine/client-engine';
 import { concretizeCpd, concretizingDecider } from '../engine/decider';
 import type { EngineEvent } from '../engine/output';
 import { EngineRunner } from '../engine/runner';
 import { ServerEngine } from '../engine/server-engine';
-import { realScheduler } from '../transport/dtls-client';
-import { ping } from '../transport/ping';
 import { TlsClientTransport, TlsServerTransport, type TlsCredentials } from '../transport/tls';
-import type { Endpoint, MessageTransport } from '../transport/transport';
+import type { MessageTransport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp';
 import type { Transport as TransportKind } from '../validation/peer';
 
@@ -81,11 +80,17 @@ function waiter() {
  * Runs one order through QUOTATION … ACK and WITHDRAW … ACK between a server and a client
  * transport; returns the server's order for further checks.
  */
-async function negotiate(kind: TransportKind, serverTransport: MessageTransport, clientTransport: MessageTransport, local: () => Endpoint) {
+async function negotiate(
+  kind: TransportKind,
+  serverTransport: MessageTransport,
+  clientTransport: MessageTransport,
+  localEndpoint: ClientEngineDeps['localEndpoint'],
+  options: { localKnownAtStart: boolean },
+) {
   const log = waiter();
   const server = new ServerEngine({ clock: systemClock, random: cryptoRandom, decider: concretizingDecider(), config: { transport: kind, timers: TIMERS } });
   const serverRunner = new EngineRunner({ core: server, transport: serverTransport, clock: systemClock, side: 'server', onEvent: log.push });
-  const client = new ClientEngine({ clock: systemClock, random: cryptoRandom, localEndpoint: local, transport: kind, config: { timers: TIMERS } });
+  const client = new ClientEngine({ clock: systemClock, random: cryptoRandom, localEndpoint, transport: kind, config: { timers: TIMERS } });
   const clientRunner = new EngineRunner({ core: client, transport: clientTransport, clock: systemClock, side: 'client', onEvent: log.push });
   serverRunner.start();
   clientRunner.start();
@@ -101,7 +106,11 @@ async function negotiate(kind: TransportKind, serverTransport: MessageTransport,
   const id = await run((c) => c.createOrder({ cpd: REQUESTED, server: serverTransport.local() }));
   await run((c) => c.approve(id));
   await run((c) => c.sendQuotation(id));
+  assert.equal(client.order(id)?.local !== undefined, options.localKnownAtStart, 'local endpoint known when the QUOTATION transaction opened');
   await log.until('the OFFER', () => client.state(id) === 'OfferReceived');
+  const local = client.order(id)?.local;
+  assert.ok(local && local.port > 0, 'known once the first response arrived');
+  assert.equal(local.port, clientTransport.local().port, 'the port the transport uses');
   await run((c) => c.processOffer(id));
   await log.until('the server sees PROCESSING', () => serverOrder()?.fsm.state === 'ProcessingReceived');
   await run((c) => c.accept(id));
@@ -131,7 +140,7 @@ describe('CPNP end to end over plain UDP (loopback only)', () => {
     const serverTransport = await UdpTransport.listen({ host: '127.0.0.1', port: 0, logger: quiet });
     const clientTransport = await UdpTransport.bind({ host: '127.0.0.1', port: 0, logger: quiet });
     closers.push(() => serverTransport.close(), () => clientTransport.close());
-    const order = await negotiate('udp', serverTransport, clientTransport, () => clientTransport.local());
+    const order = await negotiate('udp', serverTransport, clientTransport, () => clientTransport.local(), { localKnownAtStart: true });
     assert.equal(order?.owner, undefined);
   });
 });
@@ -157,31 +166,9 @@ describe('CPNP end to end over TLS (mutual certificates)', () => {
     const clientTransport = new TlsClientTransport({ ...creds('client'), logger: quiet });
     closers.push(() => serverTransport.close(), () => clientTransport.close());
 
-    // Open the connection first (harmless probe), so that the order's 4-tuple has the real port.
-    const probe = probeServer(serverTransport);
-    const report = await ping({
-      transport: clientTransport,
-      server: serverTransport.local(),
-      count: 1,
-      intervalMs: 0,
-      timeoutMs: WAIT_MS,
-      clock: systemClock,
-      random: cryptoRandom,
-      scheduler: realScheduler,
-    });
-    await probe.stop();
-    assert.equal(report.answered, 1, 'the probe was answered with FAIL');
-    assert.notEqual(clientTransport.local().port, 0);
-
-    const order = await negotiate('tls', serverTransport, clientTransport, () => clientTransport.local());
+    // No connection yet: the order is created, and its QUOTATION sent, before one exists.
+    assert.equal(clientTransport.localFor(serverTransport.local()), undefined);
+    const order = await negotiate('tls', serverTransport, clientTransport, (server) => clientTransport.localFor(server), { localKnownAtStart: false });
     assert.equal(order?.owner, 'acme', 'the certificate CN is the authenticated identity');
   });
 });
-
-/** A throwaway server engine answering the probe; stopped before the real one starts. */
-function probeServer(transport: MessageTransport): { stop: () => Promise<void> } {
-  const engine = new ServerEngine({ clock: systemClock, random: cryptoRandom, decider: concretizingDecider(), config: { transport: 'tls' } });
-  const runner = new EngineRunner({ core: engine, transport, clock: systemClock, side: 'server' });
-  runner.start();
-  return { stop: () => runner.stop() };
-}

@@ -14,6 +14,7 @@ import {
   type ClientEventType,
   type ClientOrderState,
 } from '../fsm/client';
+import type { AlarmEffect } from '../fsm/events';
 import { CLIENT_STATES, type ClientState } from '../fsm/states';
 
 function dt(text: string): DateTime {
@@ -297,6 +298,21 @@ const EXPECTED: Record<string, Partial<Record<ClientEventType, ClientState>>> = 
   },
 };
 
+/**
+ * Every alarm a (fixture, event type) pair raises, written from the RFC and
+ * docs/state-machines.md (C10, C11, C12): the client alarms its administrator exactly when it
+ * gives up or is refused while the outcome at the server is unknown. Every pair not listed
+ * must raise none.
+ */
+const EXPECTED_ALARMS: Record<string, Partial<Record<ClientEventType, AlarmEffect['reason'][]>>> = {
+  AcceptSent: { retriesExhausted: ['acceptUnanswered'] },
+  'AcceptSent/interim': { retriesExhausted: ['acceptUnanswered'] },
+  'AcceptSent/update': { retriesExhausted: ['acceptUnanswered'] },
+  'Completed/ACTIVATE': { retriesExhausted: ['activationUnanswered'] },
+  'Cancelled/WITHDRAW': { retriesExhausted: ['withdrawalUnanswered'], failReceived: ['withdrawalRefused'] },
+  'Cancelled/WITHDRAW-wait': { failReceived: ['withdrawalRefused'] },
+};
+
 function step(order: ClientOrderState, event: ClientEvent): { next: ClientOrderState; effects: ClientEffect[] } {
   const out = transitionClient(order, event);
   if (!out.ok) assert.fail(`${event.type} rejected in ${order.state}: ${out.rejection.reason}`);
@@ -340,6 +356,17 @@ describe('client FSM: exhaustive state × event table', () => {
       }
     });
   }
+
+  test('alarms: exactly the listed (state, event) pairs raise one, and which (11.1.2, C10, C12)', () => {
+    for (const name of Object.keys(EXPECTED_ALARMS)) assert.ok(name in FIXTURES, name);
+    for (const [name, order] of Object.entries(FIXTURES)) {
+      for (const event of EVENTS) {
+        const out = transitionClient(order, event);
+        const alarms = out.ok ? out.effects.flatMap((e) => (e.type === 'alarm' ? [e.reason] : [])) : [];
+        assert.deepEqual(alarms, EXPECTED_ALARMS[name]?.[event.type] ?? [], `${name} + ${event.type}`);
+      }
+    }
+  });
 
   test('the table lists exactly the event types some fixture accepts (the table is enumerable data)', () => {
     for (const state of CLIENT_STATES) {
@@ -551,6 +578,24 @@ describe('client FSM: effects and state data', () => {
     // A refused WITHDRAW leaves the agreement's fate unknown: alarm.
     const refused = step(withdrawn.next, SAMPLE.failReceived).effects;
     assert.ok(refused.some((e) => e.type === 'alarm' && e.reason === 'withdrawalRefused'));
+  });
+
+  test('ACTIVATE unanswered after the last retry: the request is given up with an alarm, the activation is unchanged', () => {
+    const sent = step(FIXTURES['Completed/scheduled']!, { type: 'activate', schedule: null });
+    const resent = step(sent.next, SAMPLE.retransmitTimeout);
+    assert.deepEqual(sends(resent.effects), [{ type: 'send', method: 'ACTIVATE', retransmission: true }]);
+    const { next, effects } = step(resent.next, SAMPLE.retriesExhausted);
+    assert.deepEqual(effects, [
+      { type: 'cancelTimer', timer: 'retransmit' },
+      { type: 'alarm', reason: 'activationUnanswered' },
+      { type: 'notify', what: 'requestUnanswered' },
+    ]);
+    assert.equal(next.state, 'Completed');
+    assert.equal(next.outstanding, undefined);
+    assert.deepEqual(next.activation, { status: 'inactive' }, 'the schedule asked for is not applied');
+    // The administrator giving up on purpose is no alarm.
+    const stopped = step(sent.next, SAMPLE.stopRetrying);
+    assert.ok(!stopped.effects.some((e) => e.type === 'alarm'));
   });
 
   test('ACCEPT unanswered after the last retry: the order ends with an alarm', () => {

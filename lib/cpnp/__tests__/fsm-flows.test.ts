@@ -718,6 +718,27 @@ describe('RFC 8921 flows', () => {
     assert.equal(net.server('A').cancelReason, 'withdrawn');
   });
 
+  test('lost ACTIVATE: retries, then an alarm; the client keeps the old activation, the server never heard of it (9.2.11)', () => {
+    const net = completed({}, 'scheduled');
+    net.lose = (wire) => wire.send.method === 'ACTIVATE';
+    net.clientDo({ type: 'activate', schedule: null });
+    net.deliver();
+    net.clientDo({ type: 'retransmitTimeout' });
+    net.deliver();
+    net.clientDo({ type: 'retriesExhausted' });
+    assert.ok(has(net.log.client, { type: 'alarm', reason: 'activationUnanswered' }));
+    assert.deepEqual(net.trace, ['client->A ACTIVATE LOST', 'client->A ACTIVATE (again) LOST']);
+    assert.equal(net.client.outstanding, undefined);
+    assert.deepEqual(net.client.activation, { status: 'inactive' });
+    assert.deepEqual(net.server('A').activation, { status: 'inactive' });
+    // The request is closed: a new ACTIVATE may be sent.
+    net.lose = () => false;
+    net.clientDo({ type: 'activate', schedule: null });
+    net.deliver();
+    assert.deepEqual(net.client.activation, { status: 'active' });
+    assert.deepEqual(net.server('A').activation, { status: 'active' });
+  });
+
   test('administrative validation at the server (8.2, 12.2): rejection reaches the client as FAIL 4', () => {
     const net = new Net();
     quotation(net);

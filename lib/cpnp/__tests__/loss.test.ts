@@ -161,6 +161,16 @@ function runScenario(faults: FaultFunction, seed = 1): RunOutcome {
     if (rec.fsm.activation?.status === 'active' && order.fsm.activation?.status !== 'active') {
       violations.push(`t=${clock.now() - T0}: client active, server ${order.fsm.activation?.status ?? 'without activation'}`);
     }
+    // The converse: a server that activated while the client, its ACTIVATE settled, still sees
+    // the agreement inactive lost every ACK; the client then gave up with an alarm (9.2.11).
+    if (
+      order.fsm.activation?.status === 'active' &&
+      rec.fsm.activation?.status !== 'active' &&
+      rec.fsm.outstanding?.method !== 'ACTIVATE' &&
+      !alarmed(sim.events, 'activationUnanswered')
+    ) {
+      violations.push(`t=${clock.now() - T0}: server active, client ${rec.fsm.activation?.status ?? 'without activation'} without an alarm`);
+    }
   };
 
   let pending: { key: string; at: number } | undefined;
@@ -560,14 +570,18 @@ function classify(run: RunOutcome): Verdict {
     assert.equal(rec.agreement.nonce, order.agreement?.nonce);
     return 'completed';
   }
-  // A step gave up on the way: an ACTIVATE whose retries ran out (requestUnanswered: the client
-  // does not know whether the server activated), an UPDATE cycle that ended without agreement
+  // A step gave up on the way: an ACTIVATE whose retries ran out (requestUnanswered with the
+  // activationUnanswered alarm: the client does not know whether the server activated), an
+  // UPDATE cycle that ended without agreement
   // (cycleEnded, with acceptUnanswered when its ACCEPT went unanswered), or a first Withdrawal
   // cycle that went unanswered before the next one was acknowledged (withdrawalUnanswered).
   assert.ok(
     count('requestUnanswered') > 0 || count('cycleEnded') > 0 || alarms.has('withdrawalUnanswered'),
     `an unexplained setback: ${notices.join(',')} / ${[...alarms].join(',')}`,
   );
+  // Every ACTIVATE given up alarmed; other requests (a CANCEL after a timeout) may end unanswered too.
+  const activationAlarms = run.sim.events.filter((e) => e.kind === 'alarm' && e.cause === 'activationUnanswered').length;
+  assert.ok(activationAlarms <= count('requestUnanswered'), 'an activationUnanswered alarm comes with its requestUnanswered notice');
   return 'withdrawn-after-setback';
 }
 

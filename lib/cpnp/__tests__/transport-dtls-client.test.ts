@@ -322,6 +322,35 @@ describe('DtlsClientTransport logic (scripted connector, simulated time)', () =>
     assert.deepEqual(client.localFor(other), net.associations[1]?.local);
   });
 
+  it('localFor(server): undefined before the first association, during the handshake and after a loss', async () => {
+    const { time, net, client } = setup(['fail', 'ok']);
+    assert.equal(client.localFor(SERVER), undefined, 'no socket before the first send');
+    const send = track(client.send(SERVER, Uint8Array.of(1)));
+    assert.equal(client.localFor(SERVER), undefined, 'still handshaking');
+    await time.advance(500);
+    assert.ok(send.done && send.error === undefined);
+    assert.deepEqual(client.localFor(SERVER), { address: '127.0.0.1', port: 40000 });
+    assert.deepEqual(client.localFor({ address: '192.0.2.10', port: 1 }), undefined, 'another server has no association');
+    net.last.events.lost(new Error('received close_notify'));
+    assert.equal(client.localFor(SERVER), undefined, 'lost: not known until the next handshake');
+    await client.send(SERVER, Uint8Array.of(2));
+    assert.deepEqual(client.localFor(SERVER), { address: '127.0.0.1', port: 40000 }, 'same port again');
+  });
+
+  it('localFor(server) is undefined for a stale association that keepLocalPort: false will replace from a new port', async () => {
+    const { time, net, client } = setup([], { idleTimeoutMs: 60_000, keepLocalPort: false });
+    await client.send(SERVER, Uint8Array.of(1));
+    net.last.reply([1]);
+    assert.deepEqual(client.localFor(SERVER), net.last.local);
+    await time.advance(60_000);
+    assert.equal(client.localFor(SERVER), undefined);
+    const { time: time2, net: net2, client: keeping } = setup([], { idleTimeoutMs: 60_000 });
+    await keeping.send(SERVER, Uint8Array.of(1));
+    net2.last.reply([1]);
+    await time2.advance(60_000);
+    assert.deepEqual(keeping.localFor(SERVER), net2.last.local, 'the re-handshake keeps the port');
+  });
+
   it('close() cancels a handshake in progress and closes associations', async () => {
     const { time, net, client } = setup(['ok', 'hang']);
     await client.send(SERVER, Uint8Array.of(1));

@@ -163,18 +163,26 @@ describe('TLS transport (mutual certificate authentication)', () => {
   it('reconnects transparently after the connection is lost', T, async () => {
     const { t: srv, at } = await server();
     const { t: cli } = client();
+    assert.equal(cli.localFor(at), undefined, 'no connection before the first send (RFC 8.3 client port unknown)');
     const first = nextMessage(srv);
-    await cli.send(at, encodeMessage(vector('accept')));
+    const sending = cli.send(at, encodeMessage(vector('accept')));
+    assert.equal(cli.localFor(at), undefined, 'still connecting');
+    await sending;
     const m1 = await first;
+    assert.deepEqual(cli.localFor(at), m1.from, 'the connection\'s local endpoint is where the server sees it come from');
+    assert.equal(cli.localFor({ address: '127.0.0.1', port: at.port + 1 }), undefined, 'another server');
     // The server drops the connection (e.g. restart, idle timeout).
     const sockets = (srv as unknown as { connections: Map<string, { socket: TLSSocket }> }).connections;
     for (const c of sockets.values()) c.socket.destroy();
     await tick(50);
+    for (let i = 0; i < 100 && cli.localFor(at) !== undefined; i++) await tick(10);
+    assert.equal(cli.localFor(at), undefined, 'closed: the next connection gets a new port');
     await assert.rejects(srv.send(m1.from, encodeMessage(vector('ack-accepted-cpd'))), /no TLS connection/);
     const second = nextMessage(srv);
     await cli.send(at, encodeMessage(vector('accept')));
     const m2 = await second;
     assert.notEqual(m2.from.port, m1.from.port, 'a new connection');
+    assert.deepEqual(cli.localFor(at), m2.from);
   });
 
   it('negotiates TLS 1.3 by default, accepts a TLS 1.2 client, refuses TLS 1.1', T, async () => {

@@ -160,10 +160,13 @@ describe('Table 5 as data (RFC 8921 10.1)', () => {
     const ext = CLIENT_TABLE.filter((r) => r.source === 'extension').map((r) => [r.id, r.kinds?.join('/') ?? '*', r.matchKeys.join(','), r.allowedStates.join('/'), r.seqRule]);
     assert.deepEqual(ext, [
       ['PROCESSING (later answer)', '*', 'fourTuple,txid,customerOrderId,providerOrderId', 'ServerProcessing/AcceptSent/Cancelled', 'greater'],
+      ['PROCESSING (UPDATE ended by CANCEL or DECLINE)', 'update', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
       ['PROCESSING (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
       ['ACK (CANCEL or DECLINE)', 'quotation/update', 'fourTuple,txid,customerOrderId,providerOrderId?', 'Cancelled', 'greater'],
+      ['ACK (CANCEL or DECLINE of an UPDATE)', 'update', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
       ['ACK (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId', 'Completed', 'greater'],
-      ['FAIL', 'quotation/update/withdraw', 'fourTuple,txid,customerOrderId,providerOrderId?', 'PQOSent/ServerProcessing/AcceptSent/Cancelled', 'greater'],
+      ['FAIL', 'quotation/update/withdraw', 'fourTuple,txid,customerOrderId,providerOrderId?', 'PQOSent/ServerProcessing/OfferProcessing/AcceptSent/Cancelled', 'greater'],
+      ['FAIL (UPDATE ended by CANCEL or DECLINE)', 'update', 'fourTuple,txid,customerOrderId,providerOrderId?', 'Completed', 'greater'],
       ['FAIL (ACTIVATE transaction)', 'activate', 'fourTuple,txid,customerOrderId,providerOrderId?', 'Completed', 'greater'],
     ]);
   });
@@ -326,6 +329,117 @@ for (const row of CLIENT_TABLE) {
     });
   });
 }
+
+describe('client validation: the rows that replace the engine\'s state aliases (extensions)', () => {
+  const completedUpdate = (method: MethodCode, extra: Partial<Ids> = {}): Case => ({
+    msg: messageFor(method, { seq: IN_SEQ + 1, txid: TXID, customerOrderId: 'C-1', providerOrderId: 'P-1', nonce: NONCE, ...extra }),
+    peer: PEER,
+    candidate: { session: sessionFor('update'), state: 'Completed', offeredCpd: OFFERED },
+  });
+
+  it('an UPDATE ended by CANCEL or DECLINE: its ACK (any CPD), FAIL and interim PROCESSING are accepted in Completed', () => {
+    for (const [method, row, cpd] of [
+      [Method.ACK, 'ACK (CANCEL or DECLINE of an UPDATE)', REQUESTED],
+      [Method.ACK, 'ACK (CANCEL or DECLINE of an UPDATE)', []],
+      [Method.FAIL, 'FAIL (UPDATE ended by CANCEL or DECLINE)', undefined],
+      [Method.PROCESSING, 'PROCESSING (UPDATE ended by CANCEL or DECLINE)', undefined],
+    ] as const) {
+      const v = run(completedUpdate(method, cpd === undefined ? {} : { cpd: [...cpd] }));
+      assert.ok(v.verdict === 'accept' && v.row === row, `${methodName(method)}: ${JSON.stringify(v)}`);
+    }
+  });
+
+  it('... but not in a QUOTATION transaction that ended Completed (an agreement, nothing outstanding)', () => {
+    for (const method of [Method.ACK, Method.FAIL, Method.PROCESSING]) {
+      const c = completedUpdate(method, method === Method.ACK ? { cpd: OFFERED } : {});
+      c.candidate.session = sessionFor('quotation');
+      assertDrop(run(c), 'state', methodName(method));
+    }
+  });
+
+  it('... nor with another Provider Order Identifier, another 4-tuple, or an old sequence number', () => {
+    for (const method of [Method.ACK, Method.FAIL, Method.PROCESSING]) {
+      const check = method === Method.FAIL ? 'providerOrderId?' : 'providerOrderId';
+      assertDrop(run(completedUpdate(method, { providerOrderId: 'P-2' })), check, methodName(method));
+      assertDrop(run({ ...completedUpdate(method), peer: { ...PEER, clientPort: PEER.clientPort + 1 } }), 'fourTuple', methodName(method));
+      assertDrop(run(completedUpdate(method, { seq: IN_SEQ - 1 })), 'seq', methodName(method));
+    }
+  });
+
+  it('an ACK in an UPDATE transaction without a Provider Order Identifier in the session is dropped (it always has one)', () => {
+    const c = completedUpdate(Method.ACK);
+    c.candidate.session = { ...c.candidate.session, providerOrderId: undefined };
+    assertDrop(run(c), 'providerOrderId', 'no poid');
+  });
+
+  it('a FAIL in OfferProcessing (after the client\'s PROCESSING) is accepted; in OfferReceived it is dropped (C4)', () => {
+    for (const kind of ['quotation', 'update'] as const) {
+      const msg = messageFor(Method.FAIL, { seq: IN_SEQ + 1, txid: TXID, customerOrderId: 'C-1', nonce: NONCE });
+      const ok = validateOnClient(msg, PEER, byTxid({ session: sessionFor(kind), state: 'OfferProcessing' }));
+      assert.ok(ok.verdict === 'accept' && ok.row === 'FAIL', `${kind}: ${JSON.stringify(ok)}`);
+      assertDrop(validateOnClient(msg, PEER, byTxid({ session: sessionFor(kind), state: 'OfferReceived' })), 'state', kind);
+      assertDrop(validateOnClient(mutate(msg, { providerOrderId: 'P-2' }), PEER, byTxid({ session: sessionFor(kind), state: 'OfferProcessing' })), 'providerOrderId?', kind);
+    }
+  });
+});
+
+describe('client validation: local endpoint not known yet (ClientCandidate.localUnknown)', () => {
+  const PLACEHOLDER = { clientAddress: 'unknown', clientPort: 0 };
+  const unknownLocal = (): Case => {
+    const row = CLIENT_TABLE.find((r) => r.id === 'PROCESSING');
+    assert.ok(row);
+    const c = validCase(row, 'PQOSent');
+    c.candidate.session = sessionFor('quotation', { peer: { ...PEER, ...PLACEHOLDER }, inSeq: undefined, lastReceived: undefined, providerOrderId: undefined });
+    c.candidate.localUnknown = true;
+    return c;
+  };
+
+  it('accepts a valid first response on any local endpoint and reports that endpoint', () => {
+    for (const local of [
+      { clientAddress: PEER.clientAddress, clientPort: PEER.clientPort },
+      { clientAddress: '127.0.0.1', clientPort: 51234 },
+      { clientAddress: '2001:db8::5', clientPort: 1 },
+    ]) {
+      const c = unknownLocal();
+      const v = run({ ...c, peer: { ...PEER, ...local } });
+      assert.equal(v.verdict, 'accept', JSON.stringify(v));
+      if (v.verdict === 'accept') assert.deepEqual(v.local, { address: local.clientAddress, port: local.clientPort });
+    }
+  });
+
+  it('still checks everything else: Transaction-ID, Customer Order Identifier, server half, transport, identity, seq, state', () => {
+    const c = unknownLocal();
+    assertDrop(run({ ...c, msg: mutate(c.msg, { txid: OTHER_HEX }) }), 'lookup', 'txid');
+    assertDrop(run({ ...c, msg: mutate(c.msg, { txid: OTHER_HEX }) }, always(c.candidate)), 'txid', 'loose store');
+    assertDrop(run({ ...c, msg: mutate(c.msg, { customerOrderId: 'C-2' }) }), 'customerOrderId', 'customer');
+    assertDrop(run({ ...c, peer: { ...PEER, serverAddress: '203.0.113.99' } }), 'fourTuple', 'server address');
+    assertDrop(run({ ...c, peer: { ...PEER, serverPort: PEER.serverPort + 1 } }), 'fourTuple', 'server port');
+    assertDrop(run({ ...c, peer: { ...PEER, transport: 'udp' } }), 'fourTuple', 'transport');
+    const withIdentity = unknownLocal();
+    withIdentity.candidate.serverIdentity = 'provider-x';
+    assertDrop(run({ ...withIdentity, peer: { ...PEER, identity: 'provider-y' } }), 'identity', 'identity');
+    const later = unknownLocal();
+    later.candidate.session = { ...later.candidate.session, inSeq: IN_SEQ, lastReceived: { seq: IN_SEQ, method: Method.PROCESSING } };
+    assertDrop(run({ ...later, msg: mutate(later.msg, { seq: IN_SEQ - 1 }) }), 'seq', 'replay');
+    assertDrop(run(validCase(CLIENT_TABLE.find((r) => r.id === 'PROCESSING') as ClientRow, 'OfferReceived')), 'state', 'state');
+    const wrongState = unknownLocal();
+    wrongState.candidate.state = 'OfferReceived';
+    assertDrop(run(wrongState), 'state', 'state (unknown local)');
+  });
+
+  it('without the flag the placeholder matches no real endpoint: fails closed', () => {
+    const c = unknownLocal();
+    delete c.candidate.localUnknown;
+    assertDrop(run(c), 'fourTuple', 'placeholder');
+  });
+
+  it('a known local endpoint is enforced and not reported', () => {
+    const row = CLIENT_TABLE.find((r) => r.id === 'PROCESSING');
+    assert.ok(row);
+    const v = run(validCase(row, 'PQOSent'));
+    assert.ok(v.verdict === 'accept' && v.local === undefined, JSON.stringify(v));
+  });
+});
 
 describe('client validation: messages and cases outside the rows', () => {
   it('drops every method a server never sends to a client', () => {

@@ -73,12 +73,23 @@ export interface ClientEngineConfig {
   historyLimit: number;
 }
 
+/**
+ * Where the client's messages to `server` leave from and its responses arrive: the client half
+ * of the 4-tuple (8.3). A function is asked whenever a transaction opens, e.g.
+ * `(server) => transport.localFor(server)`; undefined means "not known yet" (a DTLS or TLS
+ * client binds its local port when the first connection to that server opens). So does an
+ * endpoint with port 0 or an unspecified address (0.0.0.0, ::), which is what a transport's
+ * local() reports before it is bound.
+ */
+export type LocalEndpointSource = Endpoint | ((server: Endpoint) => Endpoint | undefined);
+
 export interface ClientEngineDeps {
   clock: Clock;
   random: RandomSource;
-  /** The local endpoint messages leave from and arrive on (the client half of the 4-tuple, 8.3).
-   * A function is read when a transaction opens, e.g. `() => transport.local()`. */
-  localEndpoint: Endpoint | (() => Endpoint);
+  /** The client half of each transaction's 4-tuple (8.3); see LocalEndpointSource. While it is
+   * unknown, the first response that passes every other Table 5 check fixes it for the rest of
+   * the transaction (docs/client-engine.md section 5a). */
+  localEndpoint: LocalEndpointSource;
   /** The transport kind of the 4-tuple (validation/peer.ts); default 'udp'. */
   transport?: Transport;
   /** A label put on every event (e.g. the host name). */
@@ -130,8 +141,12 @@ export interface ClientOrderRecord {
   server: Endpoint;
   /** Its authenticated identity, when the transport authenticates (section 13). */
   serverIdentity?: string;
-  /** The local endpoint of the order's transactions. */
-  local: Endpoint;
+  /** The local endpoint of the current transaction (client half of its 4-tuple, 8.3): resolved
+   * when the transaction opens, or fixed by its first valid response. Absent while unknown (the
+   * session's peer then holds the placeholder UNKNOWN_LOCAL) and before the first transaction. */
+  local?: Endpoint;
+  /** CreateOrderInput.local: the local endpoint of every transaction of this order. */
+  pinnedLocal?: Endpoint;
   createdAt: number;
   updatedAt: number;
   fsm: ClientOrderState;
@@ -187,7 +202,8 @@ export interface CreateOrderInput {
   serverIdentity?: string;
   /** Default: "C-" followed by 12 random hex digits. */
   customerOrderId?: string;
-  /** Default: the engine's localEndpoint. */
+  /** Pins the local endpoint of every transaction of this order. Default: the engine's
+   * localEndpoint, resolved whenever a transaction opens. */
   local?: Endpoint;
 }
 
@@ -220,6 +236,22 @@ const ANSWERS: ReadonlySet<MethodName> = new Set<MethodName>(['PROCESSING', 'ACC
 
 const ZERO_TXID = '00000000000000000000000000000000';
 
+/**
+ * The client half of a session's 4-tuple while the local endpoint is unknown. It is only a
+ * placeholder: validation is told `localUnknown` explicitly, and this value matches no endpoint
+ * a transport reports, so that a session whose flag were lost would fail closed.
+ */
+export const UNKNOWN_LOCAL: Readonly<Endpoint> = Object.freeze({ address: 'unknown', port: 0 });
+
+/** An endpoint a transport could really receive on: a port and a specific address. */
+function usableLocal(endpoint: Endpoint | undefined): Endpoint | undefined {
+  if (endpoint === undefined || typeof endpoint.address !== 'string' || typeof endpoint.port !== 'number') return undefined;
+  if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) return undefined;
+  const address = normalizeAddress(endpoint.address);
+  if (address === '' || address === '0.0.0.0' || address === '::' || address === UNKNOWN_LOCAL.address) return undefined;
+  return { address: endpoint.address, port: endpoint.port };
+}
+
 interface StepContext {
   cause: string;
   method?: MethodName;
@@ -244,7 +276,7 @@ function errorText(error: unknown): string {
 export class ClientEngine implements EngineCore {
   private readonly clock: Clock;
   private readonly random: RandomSource;
-  private readonly localEndpoint: Endpoint | (() => Endpoint);
+  private readonly localEndpoint: LocalEndpointSource;
   private readonly transport: Transport;
   private readonly label: string | undefined;
   readonly config: ClientEngineConfig;
@@ -350,7 +382,7 @@ export class ClientEngine implements EngineCore {
     const orderId = this.byTxid.get(msg.txid.toLowerCase());
     const rec = orderId === undefined ? undefined : this.orderMap.get(orderId);
     const verdict = validateOnClient(msg, peer, ({ txid }) =>
-      rec !== undefined && txid.toLowerCase() === msg.txid.toLowerCase() ? this.candidate(rec, msg) : undefined,
+      rec !== undefined && txid.toLowerCase() === msg.txid.toLowerCase() ? this.candidate(rec) : undefined,
     );
     if (verdict.verdict === 'drop' || rec === undefined) {
       const check = verdict.verdict === 'drop' ? verdict.check : 'lookup';
@@ -375,11 +407,18 @@ export class ClientEngine implements EngineCore {
       return out;
     }
     // Session bookkeeping (11.3, 11.1.1) before the effects, so answers know what they answer.
-    const session = draft.session;
-    if (session === undefined) {
+    if (draft.session === undefined) {
       this.dropped(out, 'lookup', 'the order has no open transaction', inbound.from, msg);
       return out;
     }
+    const local = emptyOutput();
+    if (verdict.local !== undefined) {
+      // The first response that passed every other check (RFC 8921 10.1; its Transaction-ID is
+      // 128 random bits only the server knows) fixes the client half of the 4-tuple for the
+      // rest of the transaction. docs/client-engine.md section 5a.
+      this.fixLocal(draft, verdict.local, local, 'first valid response');
+    }
+    const session = draft.session;
     draft.session = acceptIncoming(session, msg);
     draft.processed[msg.txid.toLowerCase()] = (draft.processed[msg.txid.toLowerCase()] ?? 0) + 1;
     if (msg.method === Method.PROCESSING || msg.method === Method.OFFER) {
@@ -405,7 +444,6 @@ export class ClientEngine implements EngineCore {
       // cycle the agreement's nonce stays in force until the new agreement is concluded.
       if (!draft.fsm.hasAgreement) draft.nonce = msg.nonce;
     }
-    const local = emptyOutput();
     this.statsValue.processed++;
     this.emit(local, draft, 'received', { cause: event.type, method, seq: msg.seq, txid: msg.txid, peer: inbound.from });
     try {
@@ -445,17 +483,18 @@ export class ClientEngine implements EngineCore {
     } catch (error) {
       return this.refused(out, id, 'createOrder', `invalid order: ${errorText(error)}`);
     }
-    let localEndpoint: Endpoint;
-    try {
-      localEndpoint = clone(input.local ?? this.local());
-    } catch (error) {
-      return this.refused(out, id, 'createOrder', `no local endpoint: ${errorText(error)}`);
+    // The local endpoint is resolved when each transaction opens, not now: a DTLS or TLS client
+    // learns it only when its first connection to the server opens.
+    let pinnedLocal: Endpoint | undefined;
+    if (input.local !== undefined) {
+      pinnedLocal = usableLocal(input.local);
+      if (pinnedLocal === undefined) return this.refused(out, id, 'createOrder', 'local is not a bound endpoint (address and port)');
     }
     const rec: ClientOrderRecord = {
       customerOrderId: id,
       server: { address: input.server.address, port: input.server.port },
       ...(input.serverIdentity === undefined ? {} : { serverIdentity: input.serverIdentity }),
-      local: localEndpoint,
+      ...(pinnedLocal === undefined ? {} : { pinnedLocal }),
       createdAt: now,
       updatedAt: now,
       fsm: createClientOrder(),
@@ -609,8 +648,40 @@ export class ClientEngine implements EngineCore {
 
   // --- internals: inputs -----------------------------------------------------------------
 
-  private local(): Endpoint {
-    return typeof this.localEndpoint === 'function' ? this.localEndpoint() : this.localEndpoint;
+  /**
+   * The local endpoint for transactions with the order's server, if it is known now. A source
+   * that throws, or reports an unbound endpoint, counts as "not known yet".
+   */
+  private resolveLocal(rec: ClientOrderRecord): Endpoint | undefined {
+    if (rec.pinnedLocal !== undefined) return clone(rec.pinnedLocal);
+    try {
+      const source = this.localEndpoint;
+      return usableLocal(typeof source === 'function' ? source(clone(rec.server)) : source);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Fixes the client half of the current transaction's 4-tuple (8.3) from now on. */
+  private fixLocal(draft: ClientOrderRecord, endpoint: Endpoint, out: EngineOutput, how: string): void {
+    const local = { address: endpoint.address, port: endpoint.port };
+    draft.local = local;
+    if (draft.session !== undefined) {
+      draft.session = { ...draft.session, peer: { ...draft.session.peer, clientAddress: local.address, clientPort: local.port } };
+    }
+    this.emit(out, draft, 'info', {
+      cause: 'local-endpoint',
+      detail: `local endpoint ${local.address}:${local.port} (${how})`,
+      ...(draft.session === undefined ? {} : { txid: draft.session.txid }),
+    });
+  }
+
+  /** While the current transaction's local endpoint is unknown, asks the source again: the
+   * transport may have connected since the transaction opened. */
+  private refreshLocal(draft: ClientOrderRecord, out: EngineOutput): void {
+    if (draft.local !== undefined || draft.session === undefined) return;
+    const local = this.resolveLocal(draft);
+    if (local !== undefined) this.fixLocal(draft, local, out, 'reported by the transport');
   }
 
   private newOrderId(): string | undefined {
@@ -626,29 +697,17 @@ export class ClientEngine implements EngineCore {
     return false;
   }
 
-  /**
-   * What validation sees of an order. Two aliases work around rows missing from Table 5 as
-   * transcribed in validation/client-table.ts (reported): when an UPDATE cycle ended by CANCEL or
-   * DECLINE, the order is back in Completed (C1) while the ACK / FAIL / interim PROCESSING of
-   * that request is still due, which the table expects in Cancelled; and a FAIL may end a cycle
-   * in OfferProcessing (fsm/client.ts C4), which the FAIL row does not list.
-   */
-  private candidate(rec: ClientOrderRecord, msg: CpnpMessage): ClientCandidate | undefined {
+  /** What validation (Table 5) sees of an order: its current transaction and its real state. */
+  private candidate(rec: ClientOrderRecord): ClientCandidate | undefined {
     const session = rec.session;
     if (session === undefined) return undefined;
-    let state: ClientState = rec.fsm.state;
-    const pending = rec.fsm.outstanding?.method;
-    if (state === 'Completed' && session.kind === 'update' && (pending === 'CANCEL' || pending === 'DECLINE')) {
-      state = 'Cancelled';
-    } else if (state === 'OfferProcessing' && msg.method === Method.FAIL) {
-      state = 'ServerProcessing';
-    }
     const offered = rec.offer !== undefined && rec.offer.txid.toLowerCase() === session.txid.toLowerCase();
     return {
       session,
-      state,
+      state: rec.fsm.state,
       ...(offered && rec.offer ? { offeredCpd: rec.offer.cpd } : {}),
       ...(rec.serverIdentity === undefined ? {} : { serverIdentity: rec.serverIdentity }),
+      ...(rec.local === undefined ? { localUnknown: true } : {}),
     };
   }
 
@@ -857,11 +916,13 @@ export class ClientEngine implements EngineCore {
     }
   }
 
-  private peerFor(draft: ClientOrderRecord): PeerTuple {
+  /** The 4-tuple of a new transaction: the client half is UNKNOWN_LOCAL while `local` is. */
+  private peerFor(draft: ClientOrderRecord, local: Endpoint | undefined): PeerTuple {
+    const client = local ?? UNKNOWN_LOCAL;
     return {
       transport: this.transport,
-      clientAddress: draft.local.address,
-      clientPort: draft.local.port,
+      clientAddress: client.address,
+      clientPort: client.port,
       serverAddress: draft.server.address,
       serverPort: draft.server.port,
       ...(draft.serverIdentity === undefined ? {} : { identity: draft.serverIdentity }),
@@ -882,10 +943,14 @@ export class ClientEngine implements EngineCore {
     const kind = transactionKindOf(code);
     if (kind !== undefined) {
       // QUOTATION, UPDATE, WITHDRAW, ACTIVATE open a new transaction: new random
-      // Transaction-ID and first sequence number (8.4, 9.2.9, 9.2.11).
+      // Transaction-ID and first sequence number (8.4, 9.2.9, 9.2.11), and its own 4-tuple,
+      // whose local half is resolved now (undefined: learnt from the first valid response).
+      const local = this.resolveLocal(draft);
+      if (local === undefined) delete draft.local;
+      else draft.local = local;
       draft.session = openClientSession(
         {
-          peer: this.peerFor(draft),
+          peer: this.peerFor(draft, local),
           kind,
           customerOrderId: draft.customerOrderId,
           ...(kind === 'quotation' || draft.providerOrderId === undefined ? {} : { providerOrderId: draft.providerOrderId }),
@@ -894,6 +959,15 @@ export class ClientEngine implements EngineCore {
         this.random,
       );
       draft.sent = undefined;
+      if (local === undefined) {
+        this.emit(out, draft, 'info', {
+          cause: 'local-endpoint',
+          detail: 'local endpoint not known yet: the first valid response fixes it',
+          txid: draft.session.txid,
+        });
+      }
+    } else {
+      this.refreshLocal(draft, out);
     }
     const session = draft.session;
     if (session === undefined) throw new EngineError(`${effect.method} needs an open transaction`);
@@ -917,6 +991,7 @@ export class ClientEngine implements EngineCore {
 
   /** Puts the cached bytes of the last message on the wire again: same seq (11.1.1, 11.4). */
   private resendCached(draft: ClientOrderRecord, out: EngineOutput, why: string): void {
+    this.refreshLocal(draft, out);
     const session = draft.session;
     const cache = draft.sent;
     if (session?.lastSent === undefined || cache === undefined || cache.ref !== session.lastSent.ref) {

@@ -321,7 +321,9 @@ function failRequest(order: ClientOrderState): ClientStep | Refusal {
 /**
  * 11.1.2: when a WITHDRAW stays unanswered after the last retry, alarm the administrator and
  * schedule another withdrawal cycle, not more often than every 60 s (the text also asks for
- * 300 s; we keep 60 s as the hard bound and 300 s as the default spacing).
+ * 300 s; we keep 60 s as the hard bound and 300 s as the default spacing). An unanswered
+ * ACTIVATE also alarms: the server may have switched the service on or off already (9.2.11),
+ * so the activation the client records may be wrong, exactly as an unanswered ACCEPT (C10).
  */
 function requestUnanswered(order: ClientOrderState): ClientStep | Refusal {
   const request = order.outstanding;
@@ -337,7 +339,8 @@ function requestUnanswered(order: ClientOrderState): ClientStep | Refusal {
       ],
     };
   }
-  return { next: { ...order, outstanding: undefined }, effects: [...stop('retransmit'), notify('requestUnanswered')] };
+  const alarm: ClientEffect[] = request.method === 'ACTIVATE' ? [{ type: 'alarm', reason: 'activationUnanswered' }] : [];
+  return { next: { ...order, outstanding: undefined }, effects: [...stop('retransmit'), ...alarm, notify('requestUnanswered')] };
 }
 
 const idle = (order: ClientOrderState): string | undefined =>
@@ -410,7 +413,7 @@ function resting(state: 'Completed' | 'Cancelled') {
     failReceived: { to, rfc: '9.2.10', apply: failRequest },
     processingReceived: { to, rfc: '11.4 (interim answer); Fig. 14', apply: interimAnswer },
     retransmitTimeout: { to, rfc: '11.4', apply: retransmit },
-    retriesExhausted: { to, rfc: '11.1.2; 11.4', apply: requestUnanswered },
+    retriesExhausted: { to, rfc: '11.1.2; 11.4; 9.2.11 (ACTIVATE: alarm)', apply: requestUnanswered },
     stopRetrying: {
       to,
       rfc: '11.1.2 (administrator instruction)',

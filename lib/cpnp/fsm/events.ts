@@ -126,10 +126,14 @@ export interface NotifyEffect<N extends string> {
   what: N;
 }
 
-/** RFC 8921 11.1.2: "must send an alarm to the administrator". */
+/**
+ * RFC 8921 11.1.2: "must send an alarm to the administrator". The same alarm is raised
+ * whenever the outcome at the server is unknown after the client gave up: an unanswered ACCEPT
+ * (the agreement may exist there, 11.1.1) or ACTIVATE (the service may be switched, 9.2.11).
+ */
 export interface AlarmEffect {
   type: 'alarm';
-  reason: 'withdrawalUnanswered' | 'withdrawalRefused' | 'acceptUnanswered';
+  reason: 'withdrawalUnanswered' | 'withdrawalRefused' | 'acceptUnanswered' | 'activationUnanswered';
 }
 
 /** A next state and what to do about it. */

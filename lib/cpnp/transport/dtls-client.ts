@@ -215,10 +215,19 @@ export class DtlsClientTransport implements MessageTransport {
     return { ...this.lastLocal };
   }
 
-  /** The local endpoint of the current association with `server`, if there is one. */
+  /**
+   * The local endpoint the next message to `server` leaves from, as far as the transport knows:
+   * the current association's (the client half of the RFC 8921 8.3 4-tuple). Undefined before
+   * the first association with `server` (node-dtls-client binds its socket on the first
+   * handshake), after it was lost, and when a stale association will be replaced from a new
+   * port (keepLocalPort: false). A client engine then learns it from the first valid response
+   * (docs/client-engine.md section 5a).
+   */
   localFor(server: Endpoint): Endpoint | undefined {
     const live = this.peers.get(this.keyOf(server))?.current;
-    return live && !live.lost ? { ...live.association.local } : undefined;
+    if (live === undefined || live.lost) return undefined;
+    if (this.options.keepLocalPort === false && this.staleness(live) !== undefined) return undefined;
+    return { ...live.association.local };
   }
 
   /** Handshakes completed with `server` so far (diagnostics and tests). */

@@ -283,7 +283,7 @@ export interface TlsClientOptions extends TlsCredentials {
 
 export class TlsClientTransport implements MessageTransport {
   readonly kind = 'tls' as const;
-  private readonly connections = new Map<string, { promise: Promise<FramedConnection> }>();
+  private readonly connections = new Map<string, { promise: Promise<FramedConnection>; open?: FramedConnection }>();
   private readonly handlers: Handlers;
   private readonly logger: WarnLogger;
   private lastLocal: Endpoint = { address: '0.0.0.0', port: 0 };
@@ -297,6 +297,17 @@ export class TlsClientTransport implements MessageTransport {
   /** The local endpoint of the connection used last (each server has its own connection). */
   local(): Endpoint {
     return { ...this.lastLocal };
+  }
+
+  /**
+   * The local endpoint of the open connection to `server` (the client half of the RFC 8921 8.3
+   * 4-tuple), or undefined while there is none: before the first send, while connecting, and
+   * after the connection closed (the next one gets a new TCP port). A client engine then learns
+   * it from the first valid response (docs/client-engine.md section 5a).
+   */
+  localFor(server: Endpoint): Endpoint | undefined {
+    const open = this.connections.get(endpointKey(server))?.open;
+    return open === undefined || open.socket.destroyed ? undefined : { ...open.local };
   }
 
   /** Sends one message, opening (or reopening) the connection to `to` when needed. */
@@ -329,9 +340,14 @@ export class TlsClientTransport implements MessageTransport {
     const forget = () => {
       if (this.connections.get(key) === entry) this.connections.delete(key);
     };
-    const entry = { promise: this.open(to, key, forget) };
+    const entry: { promise: Promise<FramedConnection>; open?: FramedConnection } = { promise: this.open(to, key, forget) };
     this.connections.set(key, entry);
-    entry.promise.catch(forget);
+    entry.promise.then(
+      (connection) => {
+        entry.open = connection;
+      },
+      forget,
+    );
     return entry.promise;
   }
 

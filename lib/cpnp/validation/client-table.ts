@@ -16,7 +16,12 @@ import type { PeerTuple } from './peer';
  *
  * Rows marked 'extension' cover server messages that Table 5 forgets but the RFC sends to the
  * client (FAIL 9.2.10, PROCESSING asking for more time 9.2.2 or answering late 11.4, the ACK
- * of CANCEL / DECLINE / ACTIVATE 9.2.6, 9.2.11). docs/validation-and-timers.md explains each.
+ * of CANCEL / DECLINE / ACTIVATE 9.2.6, 9.2.11), including the answers to a CANCEL or DECLINE
+ * that ended an UPDATE cycle, which arrive while the order is back in Completed (C1 of
+ * docs/state-machines.md). docs/validation-and-timers.md explains each.
+ *
+ * The client half of the 4-tuple may be unknown when a transaction opens (a DTLS or TLS client
+ * binds its socket on the first send): see ClientCandidate.localUnknown.
  */
 
 export type CpdKey = 'offeredCpd' | 'updatedCpd' | 'emptyCpd';
@@ -64,6 +69,19 @@ export const CLIENT_TABLE: readonly ClientRow[] = [
     note:
       'A server asks for more time with another PROCESSING (9.2.2), answers ACCEPT, CANCEL, DECLINE or ' +
       'WITHDRAW late with PROCESSING (11.4, Figure 14); by then the Provider Order Identifier is known.',
+  },
+  {
+    id: 'PROCESSING (UPDATE ended by CANCEL or DECLINE)',
+    method: Method.PROCESSING,
+    kinds: ['update'],
+    matchKeys: [...TUPLE, 'providerOrderId'],
+    allowedStates: ['Completed'],
+    seqRule: 'greater',
+    accessFilter: false,
+    source: 'extension',
+    note:
+      'A late answer (11.4) to the CANCEL or DECLINE that ended an UPDATE cycle: the order is back in ' +
+      'Completed with its agreement (9.2.9; state-machines.md C1) while that request waits for its answer.',
   },
   {
     id: 'PROCESSING (ACTIVATE transaction)',
@@ -141,6 +159,20 @@ export const CLIENT_TABLE: readonly ClientRow[] = [
       'CANCEL sent before PROCESSING does not know the Provider Order Identifier.',
   },
   {
+    id: 'ACK (CANCEL or DECLINE of an UPDATE)',
+    method: Method.ACK,
+    kinds: ['update'],
+    matchKeys: [...TUPLE, 'providerOrderId'],
+    allowedStates: ['Completed'],
+    seqRule: 'greater',
+    accessFilter: false,
+    source: 'extension',
+    note:
+      'The ACK of a CANCEL or DECLINE that ended an UPDATE cycle (9.2.5, 9.2.6, 9.2.7): the order is back in ' +
+      'Completed with its agreement (9.2.9; state-machines.md C1). An UPDATE transaction knows the Provider ' +
+      'Order Identifier from the start, so it is compared; the CPD is not (as in "ACK (CANCEL or DECLINE)").',
+  },
+  {
     id: 'ACK (ACTIVATE transaction)',
     method: Method.ACK,
     kinds: ['activate'],
@@ -156,14 +188,29 @@ export const CLIENT_TABLE: readonly ClientRow[] = [
     method: Method.FAIL,
     kinds: ['quotation', 'update', 'withdraw'],
     matchKeys: [...TUPLE, 'providerOrderId?'],
-    allowedStates: ['PQOSent', 'ServerProcessing', 'AcceptSent', 'Cancelled'],
+    allowedStates: ['PQOSent', 'ServerProcessing', 'OfferProcessing', 'AcceptSent', 'Cancelled'],
     seqRule: 'greater',
     accessFilter: false,
     source: 'extension',
     note:
       'The server ends a transaction with FAIL (9.2.10, 11.2.1) after QUOTATION/UPDATE, during processing, ' +
-      'after ACCEPT, or when CANCEL / DECLINE / WITHDRAW matched nothing (9.2.5, 9.2.7, 9.2.8). FAIL may ' +
-      'lack the Provider Order Identifier (wire-format.md section 3).',
+      'after the client\'s PROCESSING (OfferProcessing, state-machines.md C4), after ACCEPT, or when CANCEL / ' +
+      'DECLINE / WITHDRAW matched nothing (9.2.5, 9.2.7, 9.2.8). FAIL may lack the Provider Order ' +
+      'Identifier (wire-format.md section 3).',
+  },
+  {
+    id: 'FAIL (UPDATE ended by CANCEL or DECLINE)',
+    method: Method.FAIL,
+    kinds: ['update'],
+    matchKeys: [...TUPLE, 'providerOrderId?'],
+    allowedStates: ['Completed'],
+    seqRule: 'greater',
+    accessFilter: false,
+    source: 'extension',
+    note:
+      'The server refuses the CANCEL or DECLINE that ended an UPDATE cycle (9.2.5, 9.2.7) while the order is ' +
+      'back in Completed with its agreement (9.2.9; state-machines.md C1). FAIL may lack the Provider ' +
+      'Order Identifier (wire-format.md section 3).',
   },
   {
     id: 'FAIL (ACTIVATE transaction)',
@@ -197,6 +244,15 @@ export interface ClientCandidate {
   /** The authenticated identity of the server this order was placed with, if known: a message
    * from another identity is a response from an unknown server (section 13). */
   serverIdentity?: string;
+  /**
+   * The client half of the session's 4-tuple (8.3) is not known yet: the transport had no
+   * connection to the server when the transaction opened (a DTLS or TLS client binds its local
+   * port on the first send). The 4-tuple check then compares the transport and the server
+   * address and port only; every other check applies as usual. A message accepted this way
+   * carries `local` in its verdict, which the caller must record in the session so that the
+   * full 4-tuple is enforced for the rest of the transaction (docs/client-engine.md section 5a).
+   */
+  localUnknown?: boolean;
 }
 
 /** Finds the transaction by its Transaction-ID (8.4: unique at the client). */
@@ -205,8 +261,10 @@ export type ClientLookup = (key: { txid: Hex16 }) => ClientCandidate | undefined
 export type ClientCheck = 'method' | 'lookup' | IdentifierKey | 'identity' | 'seq' | 'state' | CpdKey;
 
 export type ClientVerdict =
-  /** Process the message; then record it with acceptIncoming(entry.session, msg). */
-  | { verdict: 'accept'; entry: ClientCandidate; row: string }
+  /** Process the message; then record it with acceptIncoming(entry.session, msg). `local`: the
+   * client half of the 4-tuple it arrived on, present when the candidate's was unknown; the
+   * caller fixes the session's local endpoint to it. */
+  | { verdict: 'accept'; entry: ClientCandidate; row: string; local?: { address: string; port: number } }
   /** A copy of the last message accepted (11.4): do not process it again; see
    * answerRetransmission() in session.ts. */
   | { verdict: 'retransmission'; entry: ClientCandidate; row: string }
@@ -242,7 +300,11 @@ function evaluateRow(row: ClientRow, msg: CpnpMessage, peer: PeerTuple, candidat
   });
   const { session } = candidate;
   const idKeys = row.matchKeys.filter((k): k is IdentifierKey => !isCpdKey(k));
-  const mismatch = identifierMismatch(session, msg, peer, idKeys);
+  // An unknown client half matches any: the transport and the server half are still compared.
+  const reference = candidate.localUnknown
+    ? { ...session, peer: { ...session.peer, clientAddress: peer.clientAddress, clientPort: peer.clientPort } }
+    : session;
+  const mismatch = identifierMismatch(reference, msg, peer, idKeys);
   if (mismatch !== undefined) return drop(STAGE.keys, mismatch, `${mismatch} does not match the session entry`);
 
   if (candidate.serverIdentity !== undefined && peer.identity !== candidate.serverIdentity) {
@@ -266,7 +328,13 @@ function evaluateRow(row: ClientRow, msg: CpnpMessage, peer: PeerTuple, candidat
   for (const key of row.matchKeys) {
     if (isCpdKey(key) && !cpdMatches(key, msg, candidate)) return drop(STAGE.cpd, key, `${key} does not match`);
   }
-  return { verdict: 'accept', entry: candidate, row: row.id, stage: STAGE.cpd + 1 };
+  return {
+    verdict: 'accept',
+    entry: candidate,
+    row: row.id,
+    ...(candidate.localUnknown ? { local: { address: peer.clientAddress, port: peer.clientPort } } : {}),
+    stage: STAGE.cpd + 1,
+  };
 }
 
 function strip(outcome: RowOutcome): ClientVerdict {
@@ -277,8 +345,9 @@ function strip(outcome: RowOutcome): ClientVerdict {
 /**
  * Judges a message received by the client on transport session `peer` (Table 5). Checks, in
  * order: a row exists for the method; the transaction exists (Transaction-ID); the row's
- * identifiers and 4-tuple; the server identity; the sequence number (replay → drop, equal →
- * retransmission); the order state; the CPD. A message is accepted when one row accepts it.
+ * identifiers and 4-tuple (its client half only once known, see ClientCandidate.localUnknown);
+ * the server identity; the sequence number (replay → drop, equal → retransmission); the order
+ * state; the CPD. A message is accepted when one row accepts it.
  */
 export function validateOnClient(msg: CpnpMessage, peer: PeerTuple, lookup: ClientLookup): ClientVerdict {
   if (clientRowsFor(msg.method).length === 0) {
