@@ -1,10 +1,13 @@
 import type { Clock } from '../cpnp/clock';
 import type { Cpd, LooseNumber, Negotiable, Num, QuantitativeQos } from '../cpnp/cpd/types';
 import { dateTimeToMillis, millisToDateTime, type DateTime } from '../cpnp/date-time';
-import type { Decider, Decision, DecisionRequest, RequestDecision, RequestReview } from '../cpnp/engine/decider';
+import { cpdEquals } from '../cpnp/cpd/equality';
+import type { Decision, DecisionRequest, RequestDecision, RequestReview } from '../cpnp/engine/decider';
+import type { CycleOutcome, ServerDecider, ServerDecision } from '../cpnp/engine/server-engine';
 import type { ResourceScope } from '../cpnp/fsm/server';
 import type { NegotiationOptions } from '../cpnp/information-elements';
 import type { ActivationSchedule } from '../cpnp/message';
+import { ProcessingSubcode } from '../cpnp/processing-subcode';
 import { StatusCode, type StatusCodeValue } from '../cpnp/status-code';
 import { CapacityLedger, fromKbps, toKbps, type Bandwidth, type CapacityLedgerJson } from './capacity-ledger';
 import { mergeOffers, planPartners, type PartnerPlan, type PartnerRequest } from './partner-plan';
@@ -139,8 +142,16 @@ export interface DecisionEngineSnapshot {
   orders: OrderState[];
 }
 
-export interface DecisionEngine extends Decider {
+export interface DecisionEngine extends ServerDecider {
   readonly policy: Policy;
+  /**
+   * Partners involved: `pending` with PROCESSING_SUBCODE 2 (8.8, 9.2.2). Asked again while the
+   * partners are being asked (the machine's resumeParent after each child order), it keeps the
+   * plan and stays pending instead of deciding afresh.
+   */
+  decide(request: DecisionRequest): ServerDecision;
+  /** The cycle ended without agreement, whatever the path: its holds, delay and partner plan go. */
+  cycleEnded(orderId: string, outcome: CycleOutcome): void;
   readonly ledger: CapacityLedger;
   /** The decision records and resource events of an order. */
   explain(orderId: string): OrderExplanation | undefined;
@@ -663,7 +674,7 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
     };
   }
 
-  function evaluate(request: DecisionRequest, allowDelay: boolean): Decision {
+  function evaluate(request: DecisionRequest, allowDelay: boolean): ServerDecision {
     expireHolds();
     const order = orderOf(request.orderId, request.identity);
     if (request.cycle === 'update' && request.agreement) order.hasAgreement = true;
@@ -703,7 +714,8 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
       rec.partners = structuredClone(plan.partners);
       rec.notes = plan.partners.map((p) => `child order for partner "${p.partnerId}" (${p.cpd.length} CPP)`);
       record(order, rec);
-      return { kind: 'pending' };
+      // 8.8: "the server may notify the client"; its PROCESSING says external resources are requested.
+      return { kind: 'pending', processingSubcode: ProcessingSubcode.REQUEST_EXTERNAL_RESOURCES };
     }
     return offerFor(order, rec, plan.local);
   }
@@ -724,7 +736,25 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
     policy,
     ledger,
 
-    decide: (request) => evaluate(request, true),
+    decide: (request) => {
+      const waiting = orders.get(request.orderId)?.partners;
+      if (waiting && waiting.request.cycle === request.cycle && cpdEquals(waiting.request.cpd, request.cpd)) {
+        // Asked again between child orders (Fig. 9 ChildCompleted → AwaitingProcessing): the
+        // partners are still being asked; deciding afresh would re-plan or re-delay the order.
+        const order = orderOf(request.orderId);
+        log(order, 'partners', 'still waiting for partner offers');
+        return { kind: 'pending' };
+      }
+      return evaluate(request, true);
+    },
+
+    cycleEnded: (orderId, outcome) => {
+      const order = orders.get(orderId);
+      if (!order) return;
+      if (outcome.agreementKept) order.hasAgreement = true;
+      endNegotiation(order);
+      log(order, 'cycle-ended', `${outcome.cycle} cycle ended (${outcome.reason})`);
+    },
 
     confirmAccept: ({ orderId, cpd }) => {
       const order = orderOf(orderId);

@@ -20,13 +20,20 @@ import { asDateTime, dateTimeToMillis, millisToDateTime, type DateTime } from '.
 import {
   concretizeCpd,
   type AcceptDecision,
-  type Decider,
   type Decision,
   type DecisionRequest,
   type RequestDecision,
 } from '../engine/decider';
 import type { EngineEvent, EngineOutput, EngineSend } from '../engine/output';
-import { ServerEngine, type ServerEngineConfigInput, type ServerEngineDeps } from '../engine/server-engine';
+import {
+  childEffectOf,
+  ServerEngine,
+  type CycleOutcome,
+  type ServerDecider,
+  type ServerDecision,
+  type ServerEngineConfigInput,
+  type ServerEngineDeps,
+} from '../engine/server-engine';
 import type { ResourceScope } from '../fsm/server';
 import type { InformationElements } from '../information-elements';
 import { FIELD_KEYS, MAX_MESSAGE_SIZE, type ActivationSchedule, type CpnpMessage } from '../message';
@@ -64,21 +71,22 @@ const dt = (millis: number): DateTime => millisToDateTime(millis);
 // ---------------------------------------------------------------------------------------------
 // A decider whose answers the test scripts, recording every call.
 
-class ScriptedDecider implements Decider {
+class ScriptedDecider implements ServerDecider {
   readonly calls: DecisionRequest[] = [];
   readonly reserved: [string, Cpd][] = [];
   readonly released: [string, ResourceScope][] = [];
   readonly committed: [string, Cpd][] = [];
   readonly activations: [string, ActivationSchedule][] = [];
   readonly moreTime: [string, boolean][] = [];
+  readonly ended: [string, CycleOutcome][] = [];
   /** Answers in order; once used up, `fallback`. */
-  readonly script: Decision[] = [];
+  readonly script: ServerDecision[] = [];
   fallback: (request: DecisionRequest) => Decision = (request) => ({ kind: 'offer', cpd: concretizeCpd(request.cpd) });
   acceptDecision: AcceptDecision = { kind: 'confirm' };
   requestDecision: RequestDecision = { kind: 'proceed' };
   acceptCalls = 0;
 
-  decide(request: DecisionRequest): Decision {
+  decide(request: DecisionRequest): ServerDecision {
     this.calls.push(structuredClone(request));
     return this.script.shift() ?? this.fallback(request);
   }
@@ -103,6 +111,9 @@ class ScriptedDecider implements Decider {
   }
   applyActivation(orderId: string, schedule: ActivationSchedule): void {
     this.activations.push([orderId, schedule]);
+  }
+  cycleEnded(orderId: string, outcome: CycleOutcome): void {
+    this.ended.push([orderId, outcome]);
   }
 }
 
@@ -1252,5 +1263,116 @@ describe('server engine: identifiers, nonces, snapshot', () => {
   it('the FIELD_KEYS used by peek are the wire keys 3, 4, 5', () => {
     assert.deepEqual([FIELD_KEYS.seq, FIELD_KEYS.txid, FIELD_KEYS.customerOrderId], [3, 4, 5]);
     assert.equal(asDateTime('2026-01-01T08:00:00Z'), millisToDateTime(T0));
+  });
+});
+
+describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
+  it('cycleEnded reaches the decider on every path out of a cycle, with or without an offer', () => {
+    const h = new Harness();
+    const c = h.client();
+    // CANCEL while the decision is pending: nothing was reserved, the decider still hears of it.
+    h.decider.script.push({ kind: 'pending' });
+    c.send(hex(200), 'C-200', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    const pending = only(c.take(), Method.PROCESSING).providerOrderId;
+    c.send(hex(200), 'C-200', { method: Method.CANCEL, providerOrderId: pending });
+    h.run();
+    assert.deepEqual(h.decider.released, []);
+    assert.deepEqual(h.decider.ended, [[pending, { cycle: 'quotation', reason: 'cancelled', agreementKept: false }]]);
+    // A FAIL decided at once, a DECLINE, an expired offer.
+    h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+    c.send(hex(201), 'C-201', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    const failedId = h.server.orderIdOfTransaction(hex(201));
+    const declined = quote(h, c, hex(202), 'C-202');
+    c.send(declined.txid, declined.customerOrderId, { method: Method.DECLINE, providerOrderId: declined.orderId, nonce: declined.nonce });
+    const expired = quote(h, c, hex(203), 'C-203');
+    h.run(16 * 60_000);
+    assert.deepEqual(h.decider.ended.slice(1), [
+      [failedId, { cycle: 'quotation', reason: 'failed', agreementKept: false }],
+      [declined.orderId, { cycle: 'quotation', reason: 'declined', agreementKept: false }],
+      [expired.orderId, { cycle: 'quotation', reason: 'expired', agreementKept: false }],
+    ]);
+  });
+
+  it('a failed UPDATE reports agreementKept; WITHDRAW reports withdrawn', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(204), 'C-204');
+    h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+    c.send(hex(205), n.customerOrderId, {
+      method: Method.UPDATE,
+      providerOrderId: n.orderId,
+      nonce: n.nonce,
+      expectedResponseTime: dt(T0 + 60_000),
+      cpd: UPDATED_REQUEST,
+    });
+    h.run();
+    c.send(hex(206), n.customerOrderId, { method: Method.WITHDRAW, providerOrderId: n.orderId, nonce: n.nonce });
+    h.run();
+    assert.deepEqual(h.decider.ended, [
+      [n.orderId, { cycle: 'update', reason: 'failed', agreementKept: true }],
+      [n.orderId, { cycle: 'update', reason: 'withdrawn', agreementKept: false }],
+    ]);
+  });
+
+  it('an offer the codec refuses is released at once: the decider held it for nothing', () => {
+    const h = new Harness();
+    h.decider.script.push({ kind: 'offer', cpd: [{ nodes: [] }] as unknown as Cpd });
+    const c = h.client();
+    c.send(hex(207), 'C-207', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    const orderId = only(c.take(), Method.PROCESSING).providerOrderId;
+    assert.deepEqual(h.decider.released, [[orderId, 'negotiation']]);
+    assert.equal(h.order(orderId).fsm.state, 'AwaitingProcessing');
+  });
+
+  it('a pending decision naming a subcode: the first PROCESSING carries it (8.8 "may notify", 9.2.2)', () => {
+    const h = new Harness();
+    h.decider.script.push({ kind: 'pending', processingSubcode: 2 });
+    const c = h.client();
+    c.send(hex(208), 'C-208', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    const processing = only(c.take(), Method.PROCESSING);
+    assert.equal(processing.processingSubcode, 2);
+    assert.equal(processing.expectedOfferTime, undefined);
+    // Without a subcode nothing changes.
+    h.decider.script.push({ kind: 'pending' });
+    c.send(hex(209), 'C-209', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    assert.equal(only(c.take(), Method.PROCESSING).processingSubcode, undefined);
+  });
+
+  it('during a child negotiation the client may CANCEL and answer a time request (Table 6 sees AwaitingProcessing)', () => {
+    const h = new Harness();
+    h.decider.script.push({ kind: 'pending', processingSubcode: 2 });
+    const c = h.client();
+    c.send(hex(210), 'C-210', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    const orderId = only(c.take(), Method.PROCESSING).providerOrderId;
+    for (const type of ['needChildOrder', 'sendChildQuotation', 'childProcessingReceived'] as const) h.apply(h.server.applyChildEvent(orderId, { type }));
+    assert.equal(h.order(orderId).fsm.state, 'ChildServerProcessing');
+    // More time (subcode 2) asked and granted while the child order runs.
+    h.apply(h.server.requestMoreTime(orderId, dt(T0 + 120_000), 2));
+    h.run();
+    assert.equal(only(c.take(), Method.PROCESSING).processingSubcode, 2);
+    c.send(hex(210), 'C-210', { method: Method.ACK, providerOrderId: orderId, expectedResponseTime: dt(T0 + 120_000) });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[orderId, true]]);
+    assert.deepEqual(c.take(), [], 'the PROCESSING is no longer retransmitted');
+    // CANCEL: ACK (Requested CPD) to the client, CANCEL to the child server (an effect for the coordinator).
+    const before = h.events.length;
+    c.send(hex(210), 'C-210', { method: Method.CANCEL, providerOrderId: orderId });
+    h.run();
+    const ack = only(c.take(), Method.ACK);
+    assert.ok(ack.cpd && cpdEquals(ack.cpd, REQUESTED));
+    assert.equal(h.order(orderId).fsm.cancelReason, 'cancelled');
+    const effects = h.events.slice(before).map(childEffectOf).filter((e) => e !== undefined);
+    assert.deepEqual(effects, [
+      { type: 'cancelTimer', timer: 'child' },
+      { type: 'send', method: 'CANCEL', to: 'child' },
+    ]);
+    // Any other event is not a child effect.
+    assert.equal(childEffectOf({ kind: 'info', side: 'server', at: 0, cause: 'child-effect', detail: 'not json' }), undefined);
   });
 });

@@ -28,7 +28,7 @@ import {
   type ServerOrderOptions,
   type ServerOrderState,
 } from '../fsm/server';
-import type { ServerState } from '../fsm/states';
+import type { CancelReason, ServerState } from '../fsm/states';
 import { fromHex, toHex } from '../hex';
 import type { InformationElements } from '../information-elements';
 import type { ActivationSchedule, CpnpMessage, FailMessage, Hex16 } from '../message';
@@ -136,10 +136,42 @@ export function serverEngineConfig(input: ServerEngineConfigInput = {}): ServerE
   return config;
 }
 
+/**
+ * A decision as the engine takes it. A pending decision may also name, with a Table 2 subcode,
+ * why the order waits (9.2.2); the PROCESSING that answers the QUOTATION or UPDATE then carries
+ * it, e.g. subcode 2 "Request external resources" when child orders are placed (8.8: "the
+ * server may notify the client"). Every Decision is a ServerDecision, and the reverse holds
+ * structurally, so a plain Decider still fits.
+ */
+export type ServerDecision =
+  | Decision
+  | { kind: 'pending'; expectedOfferTime?: DateTime; processingSubcode?: ProcessingSubcodeValue };
+
+/** How a negotiation cycle ended without a new agreement (the machine's `notify cycleEnded`). */
+export interface CycleOutcome {
+  cycle: 'quotation' | 'update';
+  /** cancelReason of the Cancelled order, or updateEndedBy when an UPDATE cycle fell back to Completed (C1). */
+  reason: CancelReason;
+  /** An UPDATE cycle ended and the earlier agreement stays. */
+  agreementKept: boolean;
+}
+
+/**
+ * The Decider as the server engine consults it: decide may return a ServerDecision, and the
+ * optional cycleEnded hook hears about every cycle that ends without agreement, whatever the
+ * path (CANCEL while a decision is pending, a child order under way, FAIL, DECLINE, expiry,
+ * WITHDRAW...). releaseResources is only called when something was reserved for an offer;
+ * cycleEnded lets a decider drop what it keeps for a decision that never produced one.
+ */
+export interface ServerDecider extends Decider {
+  decide(request: DecisionRequest): ServerDecision;
+  cycleEnded?(orderId: string, outcome: CycleOutcome): void;
+}
+
 export interface ServerEngineDeps {
   clock: Clock;
   random: RandomSource;
-  decider: Decider;
+  decider: ServerDecider;
   config?: ServerEngineConfigInput;
   /** Table 6 access filter for QUOTATION, UPDATE, WITHDRAW and ACTIVATE (absent: allow all). */
   accessFilter?: AccessFilter;
@@ -150,8 +182,9 @@ export interface ServerEngineDeps {
    */
   authorize?: (identity: string | undefined, order: ServerOrderRecord) => boolean;
   /**
-   * Child orders (8.8) are not wired yet: effects addressed to the child server (sends with
-   * `to: 'child'`, the child timer, withdrawChildAgreements) are handed here.
+   * Effects addressed to the child server (8.8: sends with `to: 'child'`, the child timer,
+   * withdrawChildAgreements) are handed here, and also reported in the output as events that
+   * childEffectOf() reads back (the partner coordinator, lib/provider, uses those).
    */
   onChildEffect?: (orderId: string, effect: ServerEffect) => void;
 }
@@ -295,6 +328,28 @@ interface StepExtras {
   offer?: OfferRecord;
   /** retransmitTimeout: the next retransmit timer (onRetransmitFired). */
   retransmitTimer?: Timer;
+  /** startProcessing of a pending decision that names its reason (ServerDecision). */
+  processingSubcode?: ProcessingSubcodeValue;
+}
+
+/** Cause of the 'info' event that reports an effect addressed to the child order (8.8). */
+const CHILD_EFFECT = 'child-effect';
+
+/**
+ * The child-order effect (8.8) reported by an event of this engine's output, if it is one:
+ * every send to the child server, the child timer and withdrawChildAgreements are logged as an
+ * 'info' event whose detail is the effect as JSON. A coordinator driven by the engine's output
+ * (lib/provider/partner-coordinator.ts) reads them back with this, without any callback wiring.
+ */
+export function childEffectOf(event: EngineEvent): ServerEffect | undefined {
+  if (event.side !== 'server' || event.kind !== 'info' || event.cause !== CHILD_EFFECT || event.detail === undefined) return undefined;
+  try {
+    const value = JSON.parse(event.detail) as unknown;
+    if (typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string') return value as ServerEffect;
+  } catch {
+    return undefined;
+  }
+  return undefined;
 }
 
 /** Never equal to an identity: makes Table 6's owner check refuse (FAIL 3, or 2 unauthenticated). */
@@ -311,6 +366,18 @@ function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/**
+ * The state Table 6 is given for the cycle in progress. Table 6 has no rows for the Child*
+ * states (8.8): to the client, a parent order whose child order runs is still awaiting
+ * processing (Figure 9 draws the child column inside the server's processing). So its CANCEL
+ * (9.2.7, C3) and its answer to a request for more time (subcode 2, 9.2.2) are validated as in
+ * AwaitingProcessing; the machine accepts both in every Child* state (parentRules). Everything
+ * else a client may send is refused in AwaitingProcessing as it would be in a Child* state.
+ */
+function asSeenByClient(state: ServerState): ServerState {
+  return state.startsWith('Child') ? 'AwaitingProcessing' : state;
+}
+
 /** Requests expect an answer (11.4); the client's PROCESSING, ACK and FAIL do not. */
 function isRequest(method: MethodCode): boolean {
   return expectsReply('client', method);
@@ -322,7 +389,7 @@ export class ServerEngine implements EngineCore {
   readonly config: ServerEngineConfig;
   private readonly clock: Clock;
   private readonly random: RandomSource;
-  private readonly decider: Decider;
+  private readonly decider: ServerDecider;
   private readonly accessFilter: AccessFilter | undefined;
   private readonly authorize: ServerEngineDeps['authorize'];
   private readonly onChildEffect: ServerEngineDeps['onChildEffect'];
@@ -441,7 +508,7 @@ export class ServerEngine implements EngineCore {
   // --- commands of the application ----------------------------------------------------------
 
   /** Answers a 'pending' decision (or any order still waiting in PQOReceived / AwaitingProcessing). */
-  completeDecision(orderId: string, decision: Decision): EngineOutput {
+  completeDecision(orderId: string, decision: ServerDecision): EngineOutput {
     return this.command(orderId, 'completeDecision', (order, work) => {
       this.applyDecision(order, this.cycleTx(order), decision, work, 'command');
     });
@@ -504,8 +571,9 @@ export class ServerEngine implements EngineCore {
   }
 
   /**
-   * Feeds a child-order event (8.8) to the order's state machine. Child orders are not wired
-   * yet: the effects addressed to the child server go to deps.onChildEffect.
+   * Feeds a child-order event (8.8) to the order's state machine. The engine does not talk to
+   * the child server itself: the effects addressed to it go to deps.onChildEffect and into the
+   * output (childEffectOf); lib/provider/partner-coordinator.ts performs them.
    */
   applyChildEvent(orderId: string, event: ServerChildEvent): EngineOutput {
     return this.command(orderId, event.type, (order, work) => {
@@ -559,7 +627,7 @@ export class ServerEngine implements EngineCore {
         const current = tx.session.txid === order.cycleTxid;
         // A repeated UPDATE carries the agreement's nonce, not the new one of its offer.
         const session = opening && tx.openingNonce !== undefined ? { ...tx.session, nonce: tx.openingNonce } : tx.session;
-        const state: ServerState = current ? order.fsm.state : order.fsm.state === 'Cancelled' ? 'Cancelled' : 'Completed';
+        const state: ServerState = current ? asSeenByClient(order.fsm.state) : order.fsm.state === 'Cancelled' ? 'Cancelled' : 'Completed';
         return this.candidate(order, tx, session, state, current, peer);
       }
       const order = this.orders.get(key.providerOrderId);
@@ -871,7 +939,7 @@ export class ServerEngine implements EngineCore {
     const now = this.clock.now();
     switch (effect.type) {
       case 'send':
-        this.performSend(order, tx, effect, work, event);
+        this.performSend(order, tx, effect, work, event, extras.processingSubcode);
         return;
       case 'startTimer':
         if (effect.timer === 'validityOffer') {
@@ -921,7 +989,14 @@ export class ServerEngine implements EngineCore {
   }
 
   /** Builds the message a `send` effect names from the order (docs/state-machines.md section 1). */
-  private performSend(order: ServerOrderRecord, tx: ServerTransaction, effect: SendEffect, work: Work, event: ServerEvent | undefined): void {
+  private performSend(
+    order: ServerOrderRecord,
+    tx: ServerTransaction,
+    effect: SendEffect,
+    work: Work,
+    event: ServerEvent | undefined,
+    decidedSubcode?: ProcessingSubcodeValue,
+  ): void {
     if (effect.to === 'child') {
       this.child(order, effect, work);
       return;
@@ -933,11 +1008,13 @@ export class ServerEngine implements EngineCore {
     const providerOrderId = order.id;
     switch (effect.method) {
       case 'PROCESSING': {
+        // The first PROCESSING of a pending decision may carry the decision's reason (9.2.2, 8.8).
+        const processingSubcode = effect.processingSubcode ?? (event?.type === 'startProcessing' ? decidedSubcode : undefined);
         const body: MessageBody = {
           method: Method.PROCESSING,
           providerOrderId,
           ...(effect.expectedOfferTime === undefined ? {} : { expectedOfferTime: effect.expectedOfferTime }),
-          ...(effect.processingSubcode === undefined ? {} : { processingSubcode: effect.processingSubcode }),
+          ...(processingSubcode === undefined ? {} : { processingSubcode }),
         };
         const bytes = this.sendInTx(order, tx, body, work);
         // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts expectsReply).
@@ -1023,11 +1100,19 @@ export class ServerEngine implements EngineCore {
         delete order.acceptPending;
         break;
       }
-      case 'cycleEnded':
+      case 'cycleEnded': {
         delete order.decision;
         delete order.acceptPending;
         if (order.fsm.cancelReason === 'withdrawn' && order.agreement !== undefined) order.agreement.withdrawnAt = now;
+        // Every path out of a cycle, offer or not, so the decider can forget a pending decision.
+        const outcome: CycleOutcome = {
+          cycle: order.fsm.cycle,
+          reason: order.fsm.cancelReason ?? order.fsm.updateEndedBy ?? 'cancelled',
+          agreementKept: order.fsm.state === 'Completed',
+        };
+        this.consult(order, 'cycleEnded', work, undefined, () => this.decider.cycleEnded?.(order.id, outcome));
         break;
+      }
       default:
         break;
     }
@@ -1036,7 +1121,7 @@ export class ServerEngine implements EngineCore {
 
   private child(order: ServerOrderRecord, effect: ServerEffect, work: Work): void {
     this.onChildEffect?.(order.id, effect);
-    this.emit(work, { kind: 'info', orderId: order.id, cause: 'child-effect', detail: JSON.stringify(effect) });
+    this.emit(work, { kind: 'info', orderId: order.id, cause: CHILD_EFFECT, detail: JSON.stringify(effect) });
   }
 
   // --- decisions ------------------------------------------------------------------------------
@@ -1055,11 +1140,11 @@ export class ServerEngine implements EngineCore {
       ...(order.decision?.approved ? { approved: true } : {}),
     };
     // A decider that fails leaves the order waiting for completeDecision, as a pending one does.
-    const decision = this.consult<Decision>(order, 'decide', work, { kind: 'pending' }, () => this.decider.decide(request));
+    const decision = this.consult<ServerDecision>(order, 'decide', work, { kind: 'pending' }, () => this.decider.decide(request));
     this.applyDecision(order, tx, decision, work, 'decision');
   }
 
-  private applyDecision(order: ServerOrderRecord, tx: ServerTransaction, decision: Decision, work: Work, origin: Origin): void {
+  private applyDecision(order: ServerOrderRecord, tx: ServerTransaction, decision: ServerDecision, work: Work, origin: Origin): void {
     const state = order.fsm.state;
     if (!NEGOTIATING.includes(state)) {
       this.emit(work, { kind: 'command-rejected', orderId: order.id, cause: 'decision', from: state, detail: `no decision is expected in ${state}` });
@@ -1081,7 +1166,10 @@ export class ServerEngine implements EngineCore {
         const offer = this.prepareOffer(order, tx, decision, work);
         if (offer === undefined) {
           // The decider's offer cannot be encoded: keep the order waiting for a usable decision.
+          // The offer never leaves, so whatever the decider holds for it is released now.
           if (fresh) this.step(order, tx, { type: 'startProcessing' }, work, extras);
+          this.consult(order, 'releaseResources', work, undefined, () => this.decider.releaseResources?.(order.id, 'negotiation'));
+          this.emit(work, { kind: 'info', orderId: order.id, cause: 'releaseResources', detail: 'negotiation (offer refused)' });
           wait();
           return;
         }
@@ -1103,12 +1191,13 @@ export class ServerEngine implements EngineCore {
         return;
       case 'pending':
         if (fresh) {
+          const processingSubcode = 'processingSubcode' in decision ? decision.processingSubcode : undefined;
           const started = this.step(
             order,
             tx,
             { type: 'startProcessing', ...(decision.expectedOfferTime === undefined ? {} : { expectedOfferTime: decision.expectedOfferTime }) },
             work,
-            extras,
+            processingSubcode === undefined ? extras : { ...extras, processingSubcode },
           );
           if (!started) return;
         }

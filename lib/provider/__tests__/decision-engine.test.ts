@@ -131,14 +131,14 @@ describe('decision engine: FAIL codes', () => {
     // A partner's region counts only when the order goes to that partner.
     failed(engine.decide(request([cppOn('pe1:a', 1, { routing: { regions: ['north'] } })])), 6);
     const cascaded = engine.decide(request([{ nodes: [{ id: 'a', link: 'pe1:a' }, { id: 'b', link: 'pb:1' }], routing: { regions: ['north'] } }]));
-    assert.deepEqual(cascaded, { kind: 'pending' });
+    assert.deepEqual(cascaded, { kind: 'pending', processingSubcode: 2 });
   });
 
   it('6: a partner link when options.scope is "local" (no recursion, RFC 8921 8.8)', () => {
     const { engine } = setup();
     const cpd: Cpd = [{ nodes: [{ id: 'a', link: 'pe1:a' }, { id: 'b', link: 'pb:1' }] }];
     failed(engine.decide(request(cpd, options({ scope: 'local' }))), 6);
-    assert.deepEqual(engine.decide(request(cpd, options({ scope: 'any' }))), { kind: 'pending' });
+    assert.deepEqual(engine.decide(request(cpd, options({ scope: 'any' }))), { kind: 'pending', processingSubcode: 2 });
   });
 
   it('5: a fixed capacity that does not fit', () => {
@@ -510,6 +510,9 @@ describe('decision engine: modes, delays, partners, records', () => {
       },
     ];
     const req = request(asked);
+    // PROCESSING_SUBCODE 2 (Request external resources): the client is told why it waits (8.8, 9.2.2).
+    assert.deepEqual(engine.decide(req), { kind: 'pending', processingSubcode: 2 });
+    // Asked again between child orders (resumeParent), it keeps waiting with the same plan.
     assert.deepEqual(engine.decide(req), { kind: 'pending' });
     assert.deepEqual(engine.ledger.available('core'), { inMbps: 100, outMbps: 100 }, 'nothing held while partners are asked');
     const plan = engine.partnerPlan(req.orderId);
