@@ -1,5 +1,6 @@
 import { decodeCommand, encodeCommand } from './codec-commands';
 import { pingCommand } from './ping-command';
+import { providerCommand } from './provider-command';
 import { EXIT_USAGE, type CliIo } from './io';
 
 const USAGE = `usage: cpnp <command> [options]
@@ -12,9 +13,14 @@ commands:
                                  DTLS handshake, then CANCEL probes of an unknown order: the
                                  server's FAIL is the pong; prints handshake and round-trip
                                  times (cpnp ping --help for every option)
+  provider --config FILE [--listen HOST:PORT] [--transport dtls|udp|tls] [--db FILE_OR_URL]
+                                 run the reference Provider server; also: provider orders,
+                                 provider approve ORDER, provider reject ORDER [--status N]
+                                 (cpnp provider --help for every option)
 
 exit status: 0 ok, 1 usage error, 2 invalid message (one line on stderr names the rule),
-3 ping: server unreachable (handshake failed, wrong PSK, no pong in time)
+3 ping: server unreachable (handshake failed, wrong PSK, no pong in time); provider: 2 bad
+configuration value, 3 could not start or not reachable, 4 request refused
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -23,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
   encode: encodeCommand,
   ping: pingCommand,
+  provider: providerCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -1,0 +1,852 @@
+import type { Clock } from '../cpnp/clock';
+import { decodeMessage } from '../cpnp/codec';
+import type { EngineOutput } from '../cpnp/engine/output';
+import type { RateLimiterSnapshot } from '../cpnp/engine/rate-limit';
+import type { ResponseCacheSnapshot } from '../cpnp/engine/response-cache';
+import type { ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
+import type { ServerState } from '../cpnp/fsm/states';
+import { toHex } from '../cpnp/hex';
+import { methodName, type MethodName } from '../cpnp/method';
+import type { Endpoint, Inbound } from '../cpnp/transport/transport';
+import { normalizeAddress, type PeerTuple, type Transport } from '../cpnp/validation/peer';
+import { writeBatch, type Database, type Prisma } from '../db';
+import { messageDigest } from '../db/digest';
+import { SCHEDULED_ACTIVATION_CAUSE, type ProjectedActivation, type ScheduledActivationEntry } from './activation-scheduler';
+import { toKbps, type CapacityLedger } from './capacity-ledger';
+import type { DecisionEngineSnapshot } from './decision-engine';
+
+/**
+ * Persistence of the reference Provider (RFC 8921 8.11: "every order, transaction, state change
+ * (with timestamp and cause) and message digest"), on the Prisma schema of prisma/schema.prisma.
+ *
+ * The server engine stays the source of truth while the process runs; the store writes what
+ * each engine output changed, in ONE transaction per output (writeBatch), from the runner's
+ * beforeSend hook. The runner sends an output's messages only once that transaction committed,
+ * so nothing reaches the wire about a state change that a crash could lose. What is written:
+ *
+ * - ProviderOrder: the engine's order record as JSON (`snapshot`, what restore reads) and its
+ *   projections (state, CPDs, nonce, activation status...), rewritten only when they changed;
+ * - ProviderTransaction: one row per transaction, with the last answer's bytes (the 11.4 answer
+ *   cache is rebuilt from them after a restart);
+ * - ProviderStateChange: one row per new history entry of the order (the retransmission timer's
+ *   self-transitions excepted), plus one per scheduled activation that fires;
+ * - ProviderMessage: SHA-256 digests of the message received and of every message sent;
+ * - CapacityPool / CapacityReservation: a projection of the decision engine's capacity ledger
+ *   (one row per order, pool and kind: held or committed);
+ * - ScheduledActivation: the scheduler's activations (9.2.11);
+ * - EngineState: the decision engine's snapshot (ledger included), the FAIL rate limiter and
+ *   the partner coordinator's snapshot, as JSON under fixed keys.
+ *
+ * Outputs that only drop messages write nothing: a flood of replayed or forged datagrams must
+ * not turn into a flood of disk writes (RFC 8921 13); the log still records them.
+ *
+ * `load()` reads everything back for ServerEngine.restore and the other components, so that a
+ * restarted server resumes every order and timer exactly where the committed state left them.
+ */
+
+/** What the provider's core (server.ts) hands to the runner: an engine output plus context. */
+export interface ProviderOutput extends EngineOutput {
+  /** The message received, for its digest (absent for timer ticks and commands). */
+  inbound?: Inbound;
+  /** The records of the orders this output concerns, taken right after it was produced. */
+  orders?: ServerOrderRecord[];
+  /** What goes to partner servers (child orders, 8.8): sent on the partner transport after the commit. */
+  partner?: EngineOutput;
+  /** The datagram a partner sent, for its digest. */
+  partnerInbound?: Inbound;
+}
+
+/** Read access to the live components, used while a commit is planned. */
+export interface StoreView {
+  /** The transport kind of the server (the 4-tuple of every message logged). */
+  transport: Transport;
+  /** The server's own endpoint, for messages that name no transaction. */
+  local(): Endpoint;
+  orderIdOfTransaction(txid: string): string | undefined;
+  /** The current record of an order (to write again what a failed commit carried). */
+  getOrder?(orderId: string): ServerOrderRecord | undefined;
+  /** Reported activation status of an order (ProviderOrder.activationStatus). */
+  activationStatus(order: ServerOrderRecord): ProjectedActivation;
+  /** The scheduler's activations (fired or not). */
+  activations(): ScheduledActivationEntry[];
+  /** The decision engine's state, ledger included (EngineState, and the capacity projection). */
+  decisionSnapshot?(): DecisionEngineSnapshot;
+  ledger?: CapacityLedger;
+  /** The partner coordinator's snapshot (8.8), when there is one. */
+  coordinatorSnapshot?(): unknown;
+  /** The client engine toward the partners (the child orders), when there is one. */
+  partnerClientSnapshot?(): unknown;
+  /** The partner transport: its kind and local endpoint, for the digests of child-order messages. */
+  partnerTransport?: Transport;
+  partnerLocal?(): Endpoint;
+  /** The FAIL rate limiter's buckets; asked for at most every `failLimiterPersistMs`. */
+  failLimiterSnapshot?(): RateLimiterSnapshot;
+}
+
+/** Everything needed to restart where the last committed output left off. */
+export interface LoadedState {
+  orders: ServerOrderRecord[];
+  /** The 11.4 answer cache, rebuilt from the transactions' last answers. */
+  responseCache: ResponseCacheSnapshot;
+  failLimiter?: RateLimiterSnapshot;
+  decision?: DecisionEngineSnapshot;
+  coordinator?: unknown;
+  partnerClient?: unknown;
+  /** Scheduled activations matching the orders' activation sub-states (9.2.11). */
+  activations: ScheduledActivationEntry[];
+}
+
+export interface StoreOptions {
+  clock: Clock;
+  /** Entries of the answer cache older than this are not rebuilt (the engine's TTL, 5 min). */
+  responseCacheTtlMs?: number;
+  /** Minimum gap between two writes of the FAIL rate limiter (default 5 s). */
+  failLimiterPersistMs?: number;
+}
+
+export interface CommitOptions {
+  /** Start-up: write every capacity pool, and check every order's capacity and every activation. */
+  full?: boolean;
+  /** Write the FAIL rate limiter now if it changed, whatever the interval (shutdown). */
+  flushFailLimiter?: boolean;
+}
+
+/** How many rows of each kind a commit wrote (tests and debug logs). */
+export interface CommitSummary {
+  statements: number;
+  orders: number;
+  transactions: number;
+  stateChanges: number;
+  messages: number;
+  reservations: number;
+  activations: number;
+  engineState: number;
+}
+
+/** Keys of the EngineState rows. */
+export const ENGINE_STATE_KEYS = {
+  decision: 'decision-engine',
+  failLimiter: 'fail-limiter',
+  coordinator: 'partner-coordinator',
+  partnerClient: 'partner-client-engine',
+} as const;
+
+const OPENING_METHOD: Readonly<Record<string, MethodName>> = {
+  quotation: 'QUOTATION',
+  update: 'UPDATE',
+  withdraw: 'WITHDRAW',
+  activate: 'ACTIVATE',
+};
+
+/** The message whose arrival caused a state-machine event (for ProviderStateChange.method). */
+const CAUSE_METHOD: Readonly<Record<string, MethodName>> = {
+  quotationReceived: 'QUOTATION',
+  updateReceived: 'UPDATE',
+  processingReceived: 'PROCESSING',
+  acceptReceived: 'ACCEPT',
+  declineReceived: 'DECLINE',
+  cancelReceived: 'CANCEL',
+  withdrawReceived: 'WITHDRAW',
+  activateReceived: 'ACTIVATE',
+  refuseActivate: 'ACTIVATE',
+  ackReceived: 'ACK',
+  failReceived: 'FAIL',
+};
+
+const RESTING: readonly ServerState[] = ['Completed', 'Cancelled'];
+
+/** The answer cache groups answers per client host: the same key as the server engine's. */
+export function answerCacheKey(peer: PeerTuple): string {
+  return `${peer.transport} ${normalizeAddress(peer.clientAddress)}`;
+}
+
+type Statement = Prisma.PrismaPromise<unknown>;
+
+interface ReservationRow {
+  id: number;
+  pool: string;
+  status: 'held' | 'committed';
+  inKbps: number;
+  outKbps: number;
+  expiresAt: number | undefined;
+}
+
+interface DesiredReservation {
+  pool: string;
+  status: 'held' | 'committed';
+  inKbps: number;
+  outKbps: number;
+  expiresAt: number | undefined;
+}
+
+interface TxProjection {
+  method: MethodName;
+  status: 'open' | 'closed';
+  inSeq: number | undefined;
+  outSeq: number | undefined;
+  processed: number;
+  peer: PeerTuple;
+}
+
+function json(value: unknown): Prisma.InputJsonValue {
+  return value as Prisma.InputJsonValue;
+}
+
+function peerColumns(peer: PeerTuple): { transport: string; clientAddress: string; clientPort: number; serverAddress: string; serverPort: number } {
+  return { transport: peer.transport, clientAddress: peer.clientAddress, clientPort: peer.clientPort, serverAddress: peer.serverAddress, serverPort: peer.serverPort };
+}
+
+function cycleTx(order: ServerOrderRecord): ServerTransaction | undefined {
+  return order.transactions.find((t) => t.session.txid === order.cycleTxid);
+}
+
+function txProjection(order: ServerOrderRecord, tx: ServerTransaction): TxProjection {
+  const current = tx.session.txid === order.cycleTxid && !RESTING.includes(order.fsm.state);
+  return {
+    method: OPENING_METHOD[tx.session.kind] ?? 'QUOTATION',
+    status: current || tx.held !== undefined || tx.session.timers.length > 0 ? 'open' : 'closed',
+    inSeq: tx.session.inSeq,
+    outSeq: tx.session.lastSent?.seq,
+    processed: tx.processed,
+    peer: tx.session.peer,
+  };
+}
+
+/** The last offer made on the order, any cycle (the column keeps it once the cycle ends). */
+function lastOffer(order: ServerOrderRecord): ServerTransaction['offer'] {
+  const cycle = cycleTx(order);
+  if (cycle?.offer !== undefined) return cycle.offer;
+  for (let i = order.transactions.length - 1; i >= 0; i--) {
+    const offer = order.transactions[i]?.offer;
+    if (offer !== undefined) return offer;
+  }
+  return undefined;
+}
+
+function mbpsToRoundedKbps(mbps: number): number {
+  return Math.round(mbps * 1000);
+}
+
+export class ProviderStore {
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+  private readonly failLimiterPersistMs: number;
+  /** Per order: the activation status and snapshot text last written. */
+  private readonly orderMemo = new Map<string, string>();
+  /** Per order: how many history entries are in ProviderStateChange. */
+  private readonly historyMemo = new Map<string, number>();
+  /** Per order and transaction: the projection last written. */
+  private readonly txMemo = new Map<string, string>();
+  /** EngineState texts last written, per key. */
+  private readonly stateMemo = new Map<string, string>();
+  /** Live reservation rows per order, keyed `${pool}|${status}`. */
+  private readonly reservationMemo = new Map<string, Map<string, ReservationRow>>();
+  /** ScheduledActivation rows known, keyed `${orderId}|${dueAt}`. */
+  private readonly activationMemo = new Map<string, { done: boolean }>();
+  private failLimiterWrittenAt = Number.NEGATIVE_INFINITY;
+  /** The last commit failed: what it carried is still to be written. */
+  private lastCommitFailed = false;
+  /** Orders a failed commit carried: written with the next commit, touched or not. */
+  private readonly unwritten = new Set<string>();
+  private failLimiterDirty = false;
+
+  constructor(
+    readonly db: Database,
+    options: StoreOptions,
+  ) {
+    this.clock = options.clock;
+    this.ttlMs = options.responseCacheTtlMs ?? 5 * 60_000;
+    this.failLimiterPersistMs = options.failLimiterPersistMs ?? 5000;
+  }
+
+  /** True while the last commit failed (its changes wait for the next commit). */
+  get failing(): boolean {
+    return this.lastCommitFailed;
+  }
+
+  // --- loading ---------------------------------------------------------------------------------
+
+  /** Reads the committed state back, and primes the memos the next commits compare against. */
+  async load(): Promise<LoadedState> {
+    const prisma = this.db.prisma;
+    const [orderRows, stateRows, answerRows, reservationRows, activationRows] = await Promise.all([
+      prisma.providerOrder.findMany({ select: { id: true, snapshot: true, activationStatus: true }, orderBy: { createdAt: 'asc' } }),
+      prisma.engineState.findMany(),
+      prisma.providerTransaction.findMany({
+        where: { lastAnswerAt: { gte: new Date(this.clock.now() - this.ttlMs) } },
+        select: { orderId: true, txid: true, lastAnswer: true, lastAnswerAt: true },
+      }),
+      prisma.capacityReservation.findMany({ where: { status: { in: ['held', 'committed'] } } }),
+      prisma.scheduledActivation.findMany({ where: { action: 'activate' } }),
+    ]);
+
+    const orders: ServerOrderRecord[] = [];
+    for (const row of orderRows) {
+      let record: ServerOrderRecord;
+      try {
+        record = JSON.parse(row.snapshot) as ServerOrderRecord;
+      } catch (error) {
+        throw new Error(`order ${row.id}: its stored snapshot is not JSON (${error instanceof Error ? error.message : String(error)})`);
+      }
+      if (record.id !== row.id || !Array.isArray(record.transactions) || !Array.isArray(record.history)) {
+        throw new Error(`order ${row.id}: its stored snapshot is not an order record of this server`);
+      }
+      orders.push(record);
+      this.orderMemo.set(row.id, `${row.activationStatus}|${row.snapshot}`);
+      this.historyMemo.set(row.id, record.history.length);
+      for (const tx of record.transactions) this.txMemo.set(`${row.id}|${tx.session.txid}`, JSON.stringify(txProjection(record, tx)));
+    }
+
+    const state = new Map(stateRows.map((r) => [r.key, r.json]));
+    for (const [key, text] of state) this.stateMemo.set(key, text);
+    const parse = (key: string): unknown => {
+      const text = state.get(key);
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        throw new Error(`EngineState "${key}" is not JSON (${error instanceof Error ? error.message : String(error)})`);
+      }
+    };
+
+    for (const row of reservationRows) {
+      const rows = this.reservationMemo.get(row.orderId) ?? new Map<string, ReservationRow>();
+      const status = row.status === 'held' ? 'held' : 'committed';
+      const key = `${row.pool}|${status}`;
+      if (rows.has(key)) {
+        // This store keeps one live row per order, pool and kind; a second one (written by
+        // something else) would be counted twice, so it is released.
+        await prisma.capacityReservation.update({ where: { id: row.id }, data: { status: 'released', releasedAt: new Date(this.clock.now()) } });
+        continue;
+      }
+      rows.set(key, { id: row.id, pool: row.pool, status, inKbps: row.inKbps, outKbps: row.outKbps, expiresAt: row.expiresAt?.getTime() });
+      this.reservationMemo.set(row.orderId, rows);
+    }
+
+    // Activations: the entry matching each order's current scheduled activation (done or not),
+    // plus pending rows the next sync will find superseded and delete.
+    const byKey = new Map(activationRows.map((r) => [`${r.orderId}|${r.at.getTime()}`, r]));
+    const activations: ScheduledActivationEntry[] = [];
+    for (const record of orders) {
+      const activation = record.fsm.activation;
+      if (activation?.status !== 'scheduled') continue;
+      const dueAt = Date.parse(activation.at);
+      const row = byKey.get(`${record.id}|${dueAt}`);
+      if (row === undefined) continue;
+      activations.push({ orderId: record.id, at: activation.at, dueAt, ...(row.done ? { firedAt: row.doneAt?.getTime() ?? dueAt } : {}) });
+      this.activationMemo.set(`${record.id}|${dueAt}`, { done: row.done });
+    }
+    for (const row of activationRows) {
+      if (!row.done) this.activationMemo.set(`${row.orderId}|${row.at.getTime()}`, { done: false });
+    }
+
+    const responseCache = this.rebuildAnswerCache(orders, answerRows);
+    const decision = parse(ENGINE_STATE_KEYS.decision) as DecisionEngineSnapshot | undefined;
+    const failLimiter = parse(ENGINE_STATE_KEYS.failLimiter) as RateLimiterSnapshot | undefined;
+    const coordinator = parse(ENGINE_STATE_KEYS.coordinator);
+    const partnerClient = parse(ENGINE_STATE_KEYS.partnerClient);
+    return {
+      orders,
+      responseCache,
+      ...(failLimiter === undefined ? {} : { failLimiter }),
+      ...(decision === undefined ? {} : { decision }),
+      ...(coordinator === undefined ? {} : { coordinator }),
+      ...(partnerClient === undefined ? {} : { partnerClient }),
+      activations,
+    };
+  }
+
+  /**
+   * 11.4: the answer to the last request of each transaction, keyed as the engine keys it, so
+   * that a request retransmitted across a restart gets the same bytes again and is not
+   * processed twice. Only answers younger than the cache's TTL are rebuilt.
+   */
+  private rebuildAnswerCache(
+    orders: readonly ServerOrderRecord[],
+    rows: readonly { orderId: string; txid: string; lastAnswer: Uint8Array | null; lastAnswerAt: Date | null }[],
+  ): ResponseCacheSnapshot {
+    const byTx = new Map(rows.map((r) => [`${r.orderId}|${r.txid}`, r]));
+    const entries: { peer: string; key: string; bytes: string; storedAt: number }[] = [];
+    const now = this.clock.now();
+    for (const order of orders) {
+      for (const tx of order.transactions) {
+        const row = byTx.get(`${order.id}|${tx.session.txid}`);
+        const sent = tx.session.lastSent;
+        if (row?.lastAnswer == null || row.lastAnswerAt === null || sent === undefined) continue;
+        const storedAt = row.lastAnswerAt.getTime();
+        if (now - storedAt >= this.ttlMs) continue;
+        const bytes = new Uint8Array(row.lastAnswer);
+        const decoded = decodeMessage(bytes);
+        // Only the bytes of the message the session says was sent last answer its last request.
+        if (!decoded.ok || decoded.message.seq !== sent.seq) continue;
+        entries.push({ peer: answerCacheKey(tx.session.peer), key: sent.ref, bytes: toHex(bytes), storedAt });
+      }
+    }
+    entries.sort((a, b) => a.storedAt - b.storedAt);
+    const peers = new Map<string, { key: string; bytes: string; storedAt: number }[]>();
+    for (const { peer, ...entry } of entries) {
+      // Re-inserting moves the peer to the end: the most recently used comes last.
+      const list = peers.get(peer) ?? [];
+      peers.delete(peer);
+      peers.set(peer, [...list, entry]);
+    }
+    return { peers: [...peers].map(([peer, list]) => ({ peer, entries: list })) };
+  }
+
+  /** Upserts every pool of the ledger: its capacity and what remains (start-up, policy edits). */
+  private planPools(ledger: CapacityLedger, statements: Statement[]): void {
+    for (const pool of ledger.pools()) {
+      const capacity = ledger.capacity(pool);
+      const usage = ledger.usage(pool);
+      const data = {
+        capacityInKbps: toKbps(capacity.inMbps),
+        capacityOutKbps: toKbps(capacity.outMbps),
+        availableInKbps: mbpsToRoundedKbps(usage.available.inMbps),
+        availableOutKbps: mbpsToRoundedKbps(usage.available.outMbps),
+      };
+      statements.push(this.db.prisma.capacityPool.upsert({ where: { id: pool }, create: { id: pool, ...data }, update: data }));
+    }
+  }
+
+  // --- committing ------------------------------------------------------------------------------
+
+  /**
+   * Writes what `output` changed in one transaction. Resolves once it is committed; rejects when
+   * it is not (the runner then sends nothing). The memos move only after a successful commit, so
+   * a failed one is written again by the next output.
+   */
+  async commit(output: ProviderOutput, view: StoreView, options: CommitOptions = {}): Promise<CommitSummary> {
+    const now = this.clock.now();
+    const statements: Statement[] = [];
+    const afterCommit: ((results: unknown[]) => void)[] = [];
+    const summary: CommitSummary = { statements: 0, orders: 0, transactions: 0, stateChanges: 0, messages: 0, reservations: 0, activations: 0, engineState: 0 };
+    const prisma = this.db.prisma;
+
+    // Orders, their transactions and their new history entries. The order row comes first: the
+    // other rows reference it.
+    const written = new Set<string>();
+    const orders = [...(output.orders ?? [])];
+    for (const id of this.unwritten) {
+      if (orders.some((o) => o.id === id)) continue;
+      const order = view.getOrder?.(id);
+      if (order !== undefined) orders.push(order);
+    }
+    for (const order of orders) {
+      const activation = view.activationStatus(order);
+      const snapshot = JSON.stringify(order);
+      const memo = `${activation}|${snapshot}`;
+      const orderChanged = this.orderMemo.get(order.id) !== memo;
+      if (orderChanged) {
+        const data = this.orderColumns(order, activation, snapshot);
+        statements.push(prisma.providerOrder.upsert({ where: { id: order.id }, create: { id: order.id, createdAt: new Date(order.createdAt), ...data }, update: data }));
+        afterCommit.push(() => this.orderMemo.set(order.id, memo));
+        summary.orders++;
+      }
+      written.add(order.id);
+      for (const tx of order.transactions) this.planTransaction(order, tx, output, statements, afterCommit, summary);
+      this.planHistory(order, statements, afterCommit, summary);
+    }
+    for (const event of output.events) {
+      if (event.cause !== SCHEDULED_ACTIVATION_CAUSE || event.orderId === undefined) continue;
+      const order = output.orders?.find((o) => o.id === event.orderId);
+      if (order === undefined) continue;
+      statements.push(
+        prisma.providerStateChange.create({
+          data: {
+            orderId: order.id,
+            from: order.fsm.state,
+            to: order.fsm.state,
+            cause: 'scheduledActivation',
+            method: 'ACTIVATE',
+            at: new Date(event.at),
+            detail: json({ activation: 'active', scheduledAt: order.fsm.activation?.status === 'scheduled' ? order.fsm.activation.at : null }),
+          },
+        }),
+      );
+      summary.stateChanges++;
+    }
+
+    // Engine-wide state, then its capacity projection.
+    // The decision engine only changes with a state-machine step (a decision, a hold, a release)
+    // or a command: a dropped, duplicate or rejected message leaves it alone, so it is not even
+    // serialised then, unless the last commit failed and its changes are still unwritten.
+    const stepped = options.full === true || this.lastCommitFailed || output.events.some((e) => e.kind === 'transition' || e.kind === 'info' || e.kind === 'timer' || e.kind === 'command-rejected');
+    const decision = stepped ? view.decisionSnapshot?.() : undefined;
+    let decisionChanged = false;
+    if (decision !== undefined) {
+      decisionChanged = this.planState(ENGINE_STATE_KEYS.decision, JSON.stringify(decision), statements, afterCommit, summary);
+    }
+    if (view.ledger !== undefined && options.full === true) this.planPools(view.ledger, statements);
+    if (view.ledger !== undefined && (decisionChanged || options.full === true)) {
+      this.planCapacity(view.ledger, decision, statements, afterCommit, summary);
+    }
+    const coordinator = view.coordinatorSnapshot?.();
+    if (coordinator !== undefined) this.planState(ENGINE_STATE_KEYS.coordinator, JSON.stringify(coordinator), statements, afterCommit, summary);
+    const partnerClient = view.partnerClientSnapshot?.();
+    if (partnerClient !== undefined) this.planState(ENGINE_STATE_KEYS.partnerClient, JSON.stringify(partnerClient), statements, afterCommit, summary);
+    if (output.events.some((e) => e.kind === 'rejected')) this.failLimiterDirty = true;
+    if (this.failLimiterDirty && view.failLimiterSnapshot !== undefined && (options.flushFailLimiter === true || now - this.failLimiterWrittenAt >= this.failLimiterPersistMs)) {
+      this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), statements, afterCommit, summary);
+      afterCommit.push(() => {
+        this.failLimiterDirty = false;
+        this.failLimiterWrittenAt = now;
+      });
+    }
+    this.planActivations(view.activations(), statements, afterCommit, summary);
+
+    // Message digests: only when something else is written or sent (see the file comment).
+    if (statements.length > 0 || output.sends.length > 0 || (output.partner?.sends.length ?? 0) > 0) {
+      const persisted = (orderId: string | undefined): string | undefined =>
+        orderId !== undefined && (written.has(orderId) || this.orderMemo.has(orderId)) ? orderId : undefined;
+      if (output.inbound !== undefined) {
+        const decoded = decodeMessage(output.inbound.bytes);
+        if (decoded.ok) {
+          const msg = decoded.message;
+          statements.push(
+            prisma.providerMessage.create({
+              data: {
+                orderId: persisted(view.orderIdOfTransaction(msg.txid)) ?? null,
+                txid: msg.txid,
+                direction: 'in',
+                method: methodName(msg.method),
+                seq: BigInt(msg.seq),
+                digest: messageDigest(output.inbound.bytes),
+                size: output.inbound.bytes.length,
+                transport: view.transport,
+                clientAddress: output.inbound.from.address,
+                clientPort: output.inbound.from.port,
+                serverAddress: output.inbound.to.address,
+                serverPort: output.inbound.to.port,
+                at: new Date(now),
+              },
+            }),
+          );
+          summary.messages++;
+        }
+      }
+      const local = view.local();
+      for (const send of output.sends) {
+        const orderId = persisted(view.orderIdOfTransaction(send.message.txid));
+        const order = orderId === undefined ? undefined : output.orders?.find((o) => o.id === orderId);
+        const tx = order?.transactions.find((t) => t.session.txid.toLowerCase() === send.message.txid.toLowerCase());
+        statements.push(
+          prisma.providerMessage.create({
+            data: {
+              orderId: orderId ?? null,
+              txid: send.message.txid,
+              direction: 'out',
+              method: methodName(send.message.method),
+              seq: BigInt(send.message.seq),
+              digest: messageDigest(send.bytes),
+              size: send.bytes.length,
+              transport: view.transport,
+              clientAddress: send.to.address,
+              clientPort: send.to.port,
+              serverAddress: tx?.session.peer.serverAddress ?? output.inbound?.to.address ?? local.address,
+              serverPort: tx?.session.peer.serverPort ?? output.inbound?.to.port ?? local.port,
+              at: new Date(now),
+            },
+          }),
+        );
+        summary.messages++;
+      }
+    }
+
+    // Child orders (8.8): the messages exchanged with partners, this server being the client.
+    if ((output.partner !== undefined || output.partnerInbound !== undefined) && (statements.length > 0 || (output.partner?.sends.length ?? 0) > 0)) {
+      const local = view.partnerLocal?.() ?? { address: '0.0.0.0', port: 0 };
+      const log = (direction: 'in' | 'out', bytes: Uint8Array, partner: Endpoint, ours: Endpoint): void => {
+        const decoded = decodeMessage(bytes);
+        if (!decoded.ok) return;
+        statements.push(
+          prisma.providerMessage.create({
+            data: {
+              orderId: null,
+              txid: decoded.message.txid,
+              direction,
+              method: methodName(decoded.message.method),
+              seq: BigInt(decoded.message.seq),
+              digest: messageDigest(bytes),
+              size: bytes.length,
+              transport: view.partnerTransport ?? view.transport,
+              clientAddress: ours.address,
+              clientPort: ours.port,
+              serverAddress: partner.address,
+              serverPort: partner.port,
+              at: new Date(now),
+            },
+          }),
+        );
+        summary.messages++;
+      };
+      if (output.partnerInbound !== undefined) log('in', output.partnerInbound.bytes, output.partnerInbound.from, output.partnerInbound.to);
+      for (const send of output.partner?.sends ?? []) log('out', send.bytes, send.to, local);
+    }
+
+    summary.statements = statements.length;
+    if (statements.length === 0) return summary;
+    this.lastCommitFailed = true;
+    let results: unknown[];
+    try {
+      results = await writeBatch(this.db, statements);
+    } catch (error) {
+      for (const order of orders) this.unwritten.add(order.id);
+      throw error;
+    }
+    this.lastCommitFailed = false;
+    this.unwritten.clear();
+    for (const apply of afterCommit) apply(results);
+    return summary;
+  }
+
+  private orderColumns(order: ServerOrderRecord, activation: ProjectedActivation, snapshot: string) {
+    const cycle = cycleTx(order);
+    const offer = lastOffer(order);
+    const activationType = order.fsm.activationType ?? order.options.activationType;
+    return {
+      customerOrderId: order.customerOrderId,
+      ownerIdentity: order.owner ?? null,
+      state: order.fsm.state,
+      cancelReason: order.fsm.cancelReason ?? null,
+      cycle: order.history.filter((h) => h.cause === 'updateReceived').length,
+      cycleTxid: order.cycleTxid,
+      activationType: activationType ?? null,
+      scope: order.options.scope ?? null,
+      requestedCpd: json(cycle?.requestedCpd ?? order.requestedCpd),
+      ...(offer === undefined ? {} : { offeredCpd: json(offer.cpd) }),
+      ...(order.agreement === undefined ? {} : { agreementCpd: json(order.agreement.cpd) }),
+      nonce: order.agreement?.nonce ?? order.nonce,
+      validityOfferTime: cycle?.offer === undefined ? null : new Date(cycle.offer.validityOfferTime),
+      activationStatus: activation,
+      snapshot,
+    };
+  }
+
+  private planTransaction(
+    order: ServerOrderRecord,
+    tx: ServerTransaction,
+    output: ProviderOutput,
+    statements: Statement[],
+    afterCommit: ((results: unknown[]) => void)[],
+    summary: CommitSummary,
+  ): void {
+    const key = `${order.id}|${tx.session.txid}`;
+    const projection = txProjection(order, tx);
+    const text = JSON.stringify(projection);
+    // The answer to the last request, when this output is where it was first sent (11.4).
+    const sent = tx.session.lastSent;
+    const answer =
+      sent !== undefined && sent.transmissions === 1
+        ? output.sends.find((s) => s.message.seq === sent.seq && s.message.txid.toLowerCase() === tx.session.txid.toLowerCase())
+        : undefined;
+    if (this.txMemo.get(key) === text && answer === undefined) return;
+    const data = {
+      customerOrderId: order.customerOrderId,
+      method: projection.method,
+      ...peerColumns(projection.peer),
+      inSeq: projection.inSeq === undefined ? null : BigInt(projection.inSeq),
+      outSeq: projection.outSeq === undefined ? null : BigInt(projection.outSeq),
+      processed: projection.processed,
+      status: projection.status,
+      ...(answer === undefined || sent === undefined ? {} : { lastAnswer: new Uint8Array(answer.bytes), lastAnswerAt: new Date(sent.transmittedAt) }),
+    };
+    statements.push(
+      this.db.prisma.providerTransaction.upsert({
+        where: { orderId_txid: { orderId: order.id, txid: tx.session.txid } },
+        create: { orderId: order.id, txid: tx.session.txid, createdAt: new Date(tx.openedAt), ...data },
+        update: data,
+      }),
+    );
+    afterCommit.push(() => this.txMemo.set(key, text));
+    summary.transactions++;
+  }
+
+  private planHistory(order: ServerOrderRecord, statements: Statement[], afterCommit: ((results: unknown[]) => void)[], summary: CommitSummary): void {
+    const done = this.historyMemo.get(order.id) ?? 0;
+    if (order.history.length <= done) return;
+    for (const entry of order.history.slice(done)) {
+      // A retransmission timer firing is not a state change (the message log records the copy).
+      if (entry.cause === 'retransmitTimeout' && entry.from === entry.to) continue;
+      const method = CAUSE_METHOD[entry.cause];
+      statements.push(
+        this.db.prisma.providerStateChange.create({
+          data: {
+            orderId: order.id,
+            from: entry.from ?? null,
+            to: entry.to,
+            cause: entry.cause,
+            method: method ?? null,
+            txid: entry.txid ?? null,
+            at: new Date(entry.at),
+          },
+        }),
+      );
+      summary.stateChanges++;
+    }
+    const length = order.history.length;
+    afterCommit.push(() => this.historyMemo.set(order.id, length));
+  }
+
+  /** Upserts an EngineState row when its text changed; true when it did. */
+  private planState(key: string, text: string, statements: Statement[], afterCommit: ((results: unknown[]) => void)[], summary: CommitSummary): boolean {
+    if (this.stateMemo.get(key) === text) return false;
+    statements.push(this.db.prisma.engineState.upsert({ where: { key }, create: { key, json: text }, update: { json: text } }));
+    afterCommit.push(() => this.stateMemo.set(key, text));
+    summary.engineState++;
+    return true;
+  }
+
+  /**
+   * The ledger as rows: per order and pool, one 'committed' row (what the agreement uses) and one
+   * 'held' row (what an open negotiation holds above it, until its offer's validity). A hold that
+   * becomes the agreement is the same row, promoted. The pools' remaining capacity follows.
+   */
+  private planCapacity(
+    ledger: CapacityLedger,
+    decision: DecisionEngineSnapshot | undefined,
+    statements: Statement[],
+    afterCommit: ((results: unknown[]) => void)[],
+    summary: CommitSummary,
+  ): void {
+    const prisma = this.db.prisma;
+    const now = new Date(this.clock.now());
+    const holdUntil = new Map((decision?.orders ?? []).map((o) => [o.orderId, o.holdUntil]));
+    const pools = new Set<string>();
+    for (const orderId of new Set([...ledger.orders(), ...this.reservationMemo.keys()])) {
+      const desired = new Map<string, DesiredReservation>();
+      const holdings = ledger.order(orderId);
+      const add = (status: 'held' | 'committed', record: Record<string, { inMbps: number; outMbps: number }> | undefined): void => {
+        for (const [pool, b] of Object.entries(record ?? {})) {
+          const inKbps = mbpsToRoundedKbps(b.inMbps);
+          const outKbps = mbpsToRoundedKbps(b.outMbps);
+          if (inKbps === 0 && outKbps === 0) continue;
+          desired.set(`${pool}|${status}`, { pool, status, inKbps, outKbps, expiresAt: status === 'held' ? holdUntil.get(orderId) : undefined });
+        }
+      };
+      add('committed', holdings?.committed);
+      add('held', holdings?.held);
+      const current = this.reservationMemo.get(orderId) ?? new Map<string, ReservationRow>();
+      const same =
+        desired.size === current.size &&
+        [...desired].every(([key, d]) => {
+          const row = current.get(key);
+          return row !== undefined && row.inKbps === d.inKbps && row.outKbps === d.outKbps && row.expiresAt === d.expiresAt;
+        });
+      if (same) continue;
+
+      const next = new Map<string, ReservationRow>();
+      const remaining = new Map(current);
+      const pending: { key: string; index: number; d: DesiredReservation }[] = [];
+      // A hold turned into the agreement: promote the held row rather than open a new one.
+      for (const [key, d] of desired) {
+        if (d.status !== 'committed' || current.has(key)) continue;
+        const heldKey = `${d.pool}|held`;
+        const held = remaining.get(heldKey);
+        if (held === undefined || desired.has(heldKey)) continue;
+        remaining.delete(heldKey);
+        statements.push(
+          prisma.capacityReservation.update({ where: { id: held.id }, data: { status: 'committed', inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: null } }),
+        );
+        next.set(key, { ...held, status: 'committed', inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: undefined });
+        pools.add(d.pool);
+        summary.reservations++;
+      }
+      for (const [key, d] of desired) {
+        if (next.has(key)) continue;
+        const row = remaining.get(key);
+        remaining.delete(key);
+        pools.add(d.pool);
+        if (row !== undefined) {
+          if (row.inKbps !== d.inKbps || row.outKbps !== d.outKbps || row.expiresAt !== d.expiresAt) {
+            statements.push(
+              prisma.capacityReservation.update({
+                where: { id: row.id },
+                data: { inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt === undefined ? null : new Date(d.expiresAt) },
+              }),
+            );
+            summary.reservations++;
+          }
+          next.set(key, { ...row, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
+          continue;
+        }
+        pending.push({ key, index: statements.length, d });
+        statements.push(
+          prisma.capacityReservation.create({
+            data: {
+              pool: d.pool,
+              orderId,
+              inKbps: d.inKbps,
+              outKbps: d.outKbps,
+              status: d.status,
+              expiresAt: d.expiresAt === undefined ? null : new Date(d.expiresAt),
+            },
+          }),
+        );
+        summary.reservations++;
+      }
+      for (const row of remaining.values()) {
+        statements.push(prisma.capacityReservation.update({ where: { id: row.id }, data: { status: 'released', releasedAt: now } }));
+        pools.add(row.pool);
+        summary.reservations++;
+      }
+      afterCommit.push((results) => {
+        for (const { key, index, d } of pending) {
+          const created = results[index] as { id: number } | undefined;
+          if (created !== undefined) next.set(key, { id: created.id, pool: d.pool, status: d.status, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
+        }
+        if (next.size === 0) this.reservationMemo.delete(orderId);
+        else this.reservationMemo.set(orderId, next);
+      });
+    }
+    for (const pool of pools) {
+      if (!ledger.pools().includes(pool)) continue;
+      const usage = ledger.usage(pool);
+      statements.push(
+        prisma.capacityPool.update({
+          where: { id: pool },
+          data: { availableInKbps: mbpsToRoundedKbps(usage.available.inMbps), availableOutKbps: mbpsToRoundedKbps(usage.available.outMbps) },
+        }),
+      );
+    }
+  }
+
+  /** ScheduledActivation rows follow the scheduler: new ones, fired ones, superseded ones. */
+  private planActivations(
+    entries: readonly ScheduledActivationEntry[],
+    statements: Statement[],
+    afterCommit: ((results: unknown[]) => void)[],
+    summary: CommitSummary,
+  ): void {
+    const prisma = this.db.prisma;
+    const desired = new Map(entries.map((e) => [`${e.orderId}|${e.dueAt}`, e]));
+    for (const [key, entry] of desired) {
+      const done = entry.firedAt !== undefined;
+      const memo = this.activationMemo.get(key);
+      if (memo !== undefined && memo.done === done) continue;
+      const at = new Date(entry.dueAt);
+      const doneAt = entry.firedAt === undefined ? null : new Date(entry.firedAt);
+      statements.push(
+        prisma.scheduledActivation.upsert({
+          where: { orderId_action_at: { orderId: entry.orderId, action: 'activate', at } },
+          create: { orderId: entry.orderId, action: 'activate', at, done, doneAt },
+          update: { done, doneAt },
+        }),
+      );
+      afterCommit.push(() => this.activationMemo.set(key, { done }));
+      summary.activations++;
+    }
+    for (const [key, memo] of this.activationMemo) {
+      if (desired.has(key)) continue;
+      if (memo.done) {
+        // Fired and since superseded: the row stays as history.
+        afterCommit.push(() => this.activationMemo.delete(key));
+        continue;
+      }
+      // Superseded before it fired (a later ACTIVATE, a deactivation, a withdrawal).
+      const [orderId = '', dueAt = '0'] = key.split('|');
+      statements.push(prisma.scheduledActivation.deleteMany({ where: { orderId, action: 'activate', at: new Date(Number(dueAt)), done: false } }));
+      afterCommit.push(() => this.activationMemo.delete(key));
+      summary.activations++;
+    }
+  }
+}
