@@ -45,7 +45,15 @@ export default defineConfig({
   webServer: {
     command: 'node scripts/start.mjs',
     url: BASE_URL,
-    env: { PORT: String(PORT), NEXT_TELEMETRY_DISABLED: '1' },
+    // The reference providers start beside the portal; the tests give them their own ports and
+    // state folder so they never collide with a developer's `npm start`.
+    env: {
+      PORT: String(PORT),
+      NEXT_TELEMETRY_DISABLED: '1',
+      CPNP_PROVIDER_PORT: '18921',
+      CPNP_PARTNER_PORT: '18922',
+      CPNP_DATA_DIR: 'test-results/e2e-data',
+    },
     // A production build takes one to two minutes on two cores.
     timeout: 300_000,
     reuseExistingServer: !CI,

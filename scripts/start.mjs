@@ -6,7 +6,7 @@
 //   PORT=8080 npm start          another port
 //   npm start -- --rebuild       always rebuild first
 //
-// Extension point: later issues add the reference Provider servers to `extraServices()` below;
+// Beside the portal it runs the reference Provider servers (`extraServices()` below);
 // every service runs as a child process, is stopped on SIGINT/SIGTERM, and if any of them exits,
 // the others are stopped and this script exits with its status.
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { devProviders } from './dev-providers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const nextBin = createRequire(join(root, 'package.json')).resolve('next/dist/bin/next');
@@ -85,11 +86,15 @@ function build() {
 }
 
 /**
- * Processes to run beside the portal: { name, command, args, env? }. Empty for now; the
- * reference CPNP Provider servers are added here by the provider issue.
+ * Processes to run beside the portal: { name, command, args, env? } — the two reference CPNP
+ * Provider servers (scripts/dev-providers.mjs), on loopback over DTLS, each with its own
+ * SQLite database under data/.
  */
 function extraServices() {
-  return [];
+  const { services, portal } = devProviders(root);
+  for (const p of portal.providers) console.log(`start: reference provider ${p.name} on dtls ${p.server}`);
+  console.log(`start: the portal's PSK identity is "${portal.identity}" (key in ${portal.keyFile})`);
+  return services;
 }
 
 const children = new Map();
