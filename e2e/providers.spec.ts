@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '@playwright/test';
+
+// The main job (scripts/start.mjs, which playwright.config.ts runs as the web server) starts
+// the two reference providers beside the portal. Prove both answer over real DTLS with the
+// portal's PSK identity, as the portal will.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const keyFile = join(root, 'test-results/e2e-data/dev/portal.key');
+
+for (const [name, port] of [
+  ['Example Networks', 18921],
+  ['Carrier B', 18922],
+] as const) {
+  test(`reference provider ${name} answers cpnp ping over DTLS`, () => {
+    const result = spawnSync(
+      process.execPath,
+      [join(root, 'bin/cpnp.mjs'), 'ping', '--server', `127.0.0.1:${port}`, '--psk-identity', 'portal', '--psk-file', keyFile, '--count', '1'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/1 probes, 1 pongs, 0 lost/);
+  });
+}
