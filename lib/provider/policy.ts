@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -78,6 +79,17 @@ export interface PartnerPolicy {
 
 export type DecisionDelay = { kind: 'immediate' } | { kind: 'pending'; offerAfterMs: number };
 
+/**
+ * Address ACL (RFC 8921 13: access control lists against denial of service; Table 6 "the source
+ * IP address passes existing access filters"): CIDR blocks, normalised to "address/prefix". A
+ * source in a `deny` block, or outside every `allow` block when there is one, gets FAIL 4 on
+ * QUOTATION, UPDATE, WITHDRAW and ACTIVATE. Merged with `--allow` / `--deny` (server.ts).
+ */
+export interface AclPolicy {
+  allow: string[];
+  deny: string[];
+}
+
 export interface Policy {
   provider: { name: string; asn?: number; contact?: Contact };
   regions: string[];
@@ -99,6 +111,7 @@ export interface Policy {
   customers: Record<string, CustomerPolicy>;
   defaultCustomer: CustomerPolicy;
   partners: Record<string, PartnerPolicy>;
+  acl: AclPolicy;
 }
 
 /** A policy that cannot be used. `path` locates the first problem (e.g. `pools.core.inMbps`). */
@@ -127,6 +140,26 @@ export function parseDuration(text: string): number | undefined {
   let total = 0;
   for (const [, amount, unit] of text.matchAll(DURATION_PART_RE)) total += Number(amount) * (UNIT_MS[unit ?? ''] ?? 0);
   return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CIDR blocks ("10.0.0.0/8", "2001:db8::/32", or a bare address for a single host).
+
+const CIDR_EXAMPLE = 'expected an address or a CIDR block such as 192.0.2.0/24 or 2001:db8::/32';
+
+/**
+ * Checks a CIDR block or a bare address (a /32 or /128), IPv6 possibly in brackets. Returns it
+ * normalised as "address/prefix", or the reason it is not one.
+ */
+export function checkCidr(text: string): { ok: true; cidr: string } | { ok: false; reason: string } {
+  const [rawAddress = '', prefix, extra] = text.split('/');
+  const address = rawAddress.startsWith('[') && rawAddress.endsWith(']') ? rawAddress.slice(1, -1) : rawAddress;
+  const family = isIP(address);
+  if (extra !== undefined || family === 0) return { ok: false, reason: CIDR_EXAMPLE };
+  const max = family === 4 ? 32 : 128;
+  if (prefix === undefined) return { ok: true, cidr: `${address}/${max}` };
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return { ok: false, reason: `expected a prefix length between 0 and ${max} after the address` };
+  return { ok: true, cidr: `${address}/${Number(prefix)}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +275,16 @@ const partnerSchema = strict(
   'a partner { server, transport, pskIdentity?, pskFile?, ... }',
 );
 
+const cidrSchema = z.string({ error: CIDR_EXAMPLE }).superRefine((value, ctx) => {
+  const checked = checkCidr(value);
+  if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.reason });
+});
+
+const aclSchema = strict(
+  { allow: list(cidrSchema, 'CIDR blocks').optional(), deny: list(cidrSchema, 'CIDR blocks').optional() },
+  'an ACL { allow?, deny? } of CIDR blocks',
+);
+
 const decisionDelaySchema = z.union(
   [z.literal('immediate'), strict({ offerAfter: duration }, 'an object { offerAfter }')],
   { error: 'expected "immediate" or { offerAfter: <duration> }' },
@@ -293,6 +336,7 @@ const fileSchema = strict(
     customers: dict(customerSchema, 'customers').optional(),
     defaultCustomer: customerSchema,
     partners: dict(partnerSchema, 'partners').optional(),
+    acl: aclSchema.optional(),
   },
   'a policy object',
 );
@@ -482,7 +526,18 @@ function normalise(file: PolicyFile, baseDir: string | undefined): Policy {
     customers: Object.fromEntries(Object.entries(file.customers ?? {}).map(([id, c]) => [id, customer(c)])),
     defaultCustomer: customer(file.defaultCustomer),
     partners,
+    acl: { allow: cidrs(file.acl?.allow), deny: cidrs(file.acl?.deny) },
   };
+}
+
+/** Normalised CIDR blocks (already checked by the schema), without repeats. */
+function cidrs(texts: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const text of texts ?? []) {
+    const checked = checkCidr(text);
+    if (checked.ok && !out.includes(checked.cidr)) out.push(checked.cidr);
+  }
+  return out;
 }
 
 /** Validates an already parsed policy tree (JSON or YAML data). */

@@ -1,3 +1,4 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
@@ -13,7 +14,7 @@ import type { CpnpMessage } from '../cpnp/message';
 import { methodName } from '../cpnp/method';
 import { cryptoRandom, type RandomSource } from '../cpnp/random';
 import { isStatusCode, StatusCode, type StatusCodeValue } from '../cpnp/status-code';
-import { ClientEngine, type LocalEndpointSource } from '../cpnp/engine/client-engine';
+import { ClientEngine, type ClientOrderRecord, type LocalEndpointSource } from '../cpnp/engine/client-engine';
 import { DtlsClientTransport, type PskCredentials } from '../cpnp/transport/dtls-client';
 import { DtlsServer } from '../cpnp/transport/dtls-server';
 import { isLoopbackAddress } from '../cpnp/transport/loopback';
@@ -180,6 +181,21 @@ export class ProviderCore implements EngineCore {
 
 // ---------------------------------------------------------------------------------------------
 // Security: address ACLs and per-customer authorisation (RFC 8921 12.1, 13).
+
+/**
+ * The address ACL in force: the policy's `acl` and the command line's `--allow` / `--deny`,
+ * merged. Each list is the union of both sources (normalised blocks, policy first, no repeats),
+ * and `aclFilter` applies the result: deny wins over allow, whichever source either came from.
+ * The command line can therefore add blocks to either list but never lift a block the policy
+ * denies (docs/provider-server.md section 7).
+ */
+export function effectiveAcl(
+  policy: { allow: readonly string[]; deny: readonly string[] },
+  commandLine: { allow: readonly string[]; deny: readonly string[] },
+): { allow: string[]; deny: string[] } {
+  const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])];
+  return { allow: union(policy.allow, commandLine.allow), deny: union(policy.deny, commandLine.deny) };
+}
 
 /**
  * Table 6's access filter from CIDR lists: a denied source, or one outside a non-empty allow
@@ -365,18 +381,81 @@ interface PartnerSetup {
   kind: ProviderTransportKind;
   links: Record<string, PartnerLink>;
   localEndpoint: LocalEndpointSource;
+  /**
+   * The local ports the partner transport binds: per partner id with DTLS (one socket per
+   * server), under UDP_PORT_KEY for the one plain UDP socket; none with TLS. Stored in EngineState
+   * and reused at every start (see PartnerPorts).
+   */
+  ports: Record<string, number>;
+  /** DTLS: establishes the association with a partner server now, without a message. */
+  connect?: (server: Endpoint) => Promise<Endpoint>;
 }
 
 const endpointKey = (e: Endpoint): string => `${normalizeAddress(e.address)}|${e.port}`;
+
+/**
+ * The local ports of the partner transport, as stored in EngineState ("partner-local-ports").
+ * A child order (8.8) is a transaction of this server's client engine toward a partner, and the
+ * partner knows it by its 4-tuple (8.3): the client half is the local port. A port chosen once
+ * and bound again at every start keeps that 4-tuple across a restart, so a child order still
+ * negotiating when the process died goes on: the partner's answers reach the restarted process
+ * and its retransmissions are recognised (docs/provider-server.md section 8).
+ */
+export interface PartnerPorts {
+  ports: Record<string, number>;
+}
+
+/** The key of the one plain UDP socket's port in PartnerPorts (UDP partners share it). */
+const UDP_PORT_KEY = '*';
+
+/** The stored ports, ignoring anything that is not a port. */
+export function partnerPortsFrom(stored: unknown): Record<string, number> {
+  const ports: Record<string, number> = {};
+  const raw = typeof stored === 'object' && stored !== null ? (stored as { ports?: unknown }).ports : undefined;
+  if (typeof raw !== 'object' || raw === null) return ports;
+  for (const [id, port] of Object.entries(raw)) {
+    if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) ports[id] = port;
+  }
+  return ports;
+}
+
+/**
+ * Free UDP ports, one per family asked for, chosen by the kernel. The probe sockets stay bound
+ * until every port is chosen, so no two partners get the same one.
+ */
+async function freeUdpPorts(families: readonly ('udp4' | 'udp6')[]): Promise<number[]> {
+  const sockets: Socket[] = [];
+  try {
+    const ports: number[] = [];
+    for (const family of families) {
+      const socket = createSocket(family);
+      sockets.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(0, () => resolve());
+      });
+      ports.push(socket.address().port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+  }
+}
+
+/** Whether a child order at the client engine still expects something from its partner. */
+function childOrderOpen(order: ClientOrderRecord): boolean {
+  return (order.fsm.state !== 'Completed' && order.fsm.state !== 'Cancelled') || order.fsm.outstanding !== undefined;
+}
 
 /**
  * Reads the policy's partners: their addresses (host names resolved once, at start-up), their
  * credentials (the PSK of `pskIdentity` from `pskFile`, or the TLS files), and opens the one
  * client transport they share. A partner that cannot be set up (unresolvable, unreadable key,
  * plain UDP off loopback) is left out with a warning: orders that need it get FAIL 5, the rest of
- * the provider runs. Undefined when the policy has no partners.
+ * the provider runs. Undefined when the policy has no partners. The transport binds the local
+ * ports of `storedPorts` (PartnerPorts); a partner without one gets a free port, kept from then on.
  */
-async function setupPartners(policy: Policy, logger: Logger): Promise<PartnerSetup | undefined> {
+async function setupPartners(policy: Policy, logger: Logger, storedPorts: Record<string, number>): Promise<PartnerSetup | undefined> {
   const entries = Object.entries(policy.partners);
   const first = entries[0];
   if (first === undefined) return undefined;
@@ -431,15 +510,25 @@ async function setupPartners(policy: Policy, logger: Logger): Promise<PartnerSet
   }
   const warn = { warn: (message: string) => logger.warn('partner-transport', { detail: message }) };
   if (kind === 'dtls') {
+    // One socket per partner server, each on its own stored port (a new partner gets a free one).
+    const ports: Record<string, number> = { ...storedPorts };
+    const missing = Object.entries(links).filter(([id]) => ports[id] === undefined);
+    const chosen = await freeUdpPorts(missing.map(([, link]) => (isIP(link.server.address) === 6 ? 'udp6' : 'udp4')));
+    missing.forEach(([id], i) => {
+      const port = chosen[i];
+      if (port !== undefined) ports[id] = port;
+    });
+    const portOf = new Map(Object.entries(links).map(([id, link]) => [endpointKey(link.server), ports[id]]));
     const transport = new DtlsClientTransport({
       psk: (server) => {
         const found = credentials.get(endpointKey(server));
         if (found === undefined) throw new Error(`no PSK configured for ${formatEndpoint(server)}`);
         return found;
       },
+      localPort: (server) => portOf.get(endpointKey(server)),
       logger: warn,
     });
-    return { transport, kind, links, localEndpoint: (server) => transport.localFor(server) };
+    return { transport, kind, links, localEndpoint: (server) => transport.localFor(server), ports, connect: (server) => transport.connect(server) };
   }
   if (kind === 'tls') {
     const files = tlsFiles;
@@ -452,17 +541,28 @@ async function setupPartners(policy: Policy, logger: Logger): Promise<PartnerSet
         onMessage: () => () => undefined,
         close: () => Promise.resolve(),
       };
-      return { transport: none, kind, links, localEndpoint: () => undefined };
+      return { transport: none, kind, links, localEndpoint: () => undefined, ports: {} };
     }
+    // TCP: a connection that closes is reopened from a new port, and the partner's TLS server can
+    // only answer on a connection the client opened. Ports are not kept (docs/provider-server.md 8).
     const transport = new TlsClientTransport({ ca: readFileSync(files.caFile), cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), logger: warn });
-    return { transport, kind, links, localEndpoint: (server) => transport.localFor(server) };
+    return { transport, kind, links, localEndpoint: (server) => transport.localFor(server), ports: {} };
   }
-  const transport = await UdpTransport.bind({ host: '127.0.0.1', logger: warn });
-  return { transport, kind, links, localEndpoint: () => transport.local() };
+  // Plain UDP (loopback development): one socket for every partner, on its stored port.
+  const stored = storedPorts[UDP_PORT_KEY];
+  let transport: UdpTransport;
+  try {
+    transport = await UdpTransport.bind({ host: '127.0.0.1', port: stored ?? 0, logger: warn });
+  } catch (error) {
+    if (stored === undefined) throw error;
+    warn.warn(`local port ${stored} cannot be bound (${error instanceof Error ? error.message : String(error)}); using a new port: child orders still negotiating are lost`);
+    transport = await UdpTransport.bind({ host: '127.0.0.1', logger: warn });
+  }
+  return { transport, kind, links, localEndpoint: () => transport.local(), ports: { ...storedPorts, [UDP_PORT_KEY]: transport.local().port } };
 }
 
 /** Cascaded negotiation wired into a core: the client engine and the coordinator, restored if stored. */
-function attachPartners(core: ProviderCore, setup: PartnerSetup, loaded: LoadedState, deps: { clock: Clock; random: RandomSource; policy: Policy; timers?: CoreDeps['timers'] }): void {
+function attachPartners(core: ProviderCore, setup: PartnerSetup, loaded: LoadedState, deps: { clock: Clock; random: RandomSource; policy: Policy; timers?: CoreDeps['timers'] }): ClientEngine {
   const clientDeps = {
     clock: deps.clock,
     random: deps.random,
@@ -495,6 +595,7 @@ function attachPartners(core: ProviderCore, setup: PartnerSetup, loaded: LoadedS
     receive: (inbound) => coordinator.receiveClient(inbound),
     clientSnapshot: () => clientEngine.snapshot(),
   });
+  return clientEngine;
 }
 
 export interface CoreDeps {
@@ -547,11 +648,13 @@ export function storeViewOf(
   core: ProviderCore,
   transport: ProviderTransportKind,
   local: () => Endpoint,
-  partner?: { kind: ProviderTransportKind; local: () => Endpoint },
+  partner?: { kind: ProviderTransportKind; local: () => Endpoint; ports?: Record<string, number> },
 ): StoreView {
   const { engine, decisions, activations } = core;
+  const ports = partner?.ports;
   return {
     ...(partner === undefined ? {} : { partnerTransport: partner.kind, partnerLocal: partner.local, partnerClientSnapshot: () => core.partners?.clientSnapshot() }),
+    ...(ports === undefined || Object.keys(ports).length === 0 ? {} : { partnerPortsSnapshot: (): PartnerPorts => ({ ports }) }),
     transport,
     local,
     orderIdOfTransaction: (txid) => engine.orderIdOfTransaction(txid),
@@ -641,25 +744,43 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     cleanups.push(() => bound.close());
 
     // 3. The decision engine and the server engine, restored with every order and timer.
+    const acl = effectiveAcl(config.policy.acl, config.acl);
     const core = buildCore(loaded, {
       clock,
       random,
       policy: config.policy,
       transport: config.transport,
       timers: config.timers,
-      acl: config.acl,
+      acl,
       ...(config.transport === 'dtls' && psk !== undefined ? { psk } : {}),
       ...(options.engineConfig === undefined ? {} : { engineConfig: options.engineConfig }),
       logger,
     });
     const { engine, decisions, activations } = core;
-    const partners = await setupPartners(config.policy, logger);
-    if (partners !== undefined) {
-      cleanups.push(() => partners.transport.close());
-      attachPartners(core, partners, loaded, { clock, random, policy: config.policy, timers: config.timers });
-      logger.info('partners', { transport: partners.kind, partners: Object.fromEntries(Object.entries(partners.links).map(([id, link]) => [id, formatEndpoint(link.server)])) });
+    let partners: PartnerSetup | undefined;
+    try {
+      partners = await setupPartners(config.policy, logger, partnerPortsFrom(loaded.partnerPorts));
+    } catch (error) {
+      if (error instanceof StartError) throw error;
+      throw new StartError(`cannot open the transport toward the partners: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const view = storeViewOf(core, config.transport, () => bound.local(), partners === undefined ? undefined : { kind: partners.kind, local: () => partners.transport.local() });
+    let partnerClient: ClientEngine | undefined;
+    if (partners !== undefined) {
+      const setup = partners;
+      cleanups.push(() => setup.transport.close());
+      partnerClient = attachPartners(core, setup, loaded, { clock, random, policy: config.policy, timers: config.timers });
+      logger.info('partners', {
+        transport: setup.kind,
+        partners: Object.fromEntries(Object.entries(setup.links).map(([id, link]) => [id, formatEndpoint(link.server)])),
+        ...(Object.keys(setup.ports).length === 0 ? {} : { localPorts: setup.ports }),
+      });
+    }
+    const view = storeViewOf(
+      core,
+      config.transport,
+      () => bound.local(),
+      partners === undefined ? undefined : { kind: partners.kind, local: () => partners.transport.local(), ports: partners.ports },
+    );
 
     // 4. Reconcile the projections (pools, reservations, activations) with the restored state.
     await store.commit({ ...emptyOutput(), orders: [] }, view, { full: true });
@@ -713,6 +834,23 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     const unsubscribePartners = partners?.transport.onMessage((inbound) => {
       void runner.run((c) => c.receivePartner(inbound)).catch(() => undefined);
     });
+    // After a restart, a partner answers a child order still negotiating (an OFFER after its own
+    // PROCESSING...) over the association it knows, which died with the old process. The stored
+    // port gives the new association the same 4-tuple, and opening it now (not at the next send,
+    // which may never come) lets the partner's DTLS server replace the old one (RFC 6347 4.2.8).
+    if (partners?.connect !== undefined && partnerClient !== undefined) {
+      const connect = partners.connect;
+      const owing = new Map<string, Endpoint>();
+      for (const order of partnerClient.orders()) if (childOrderOpen(order)) owing.set(endpointKey(order.server), order.server);
+      const partnerOf = new Map(Object.entries(partners.links).map(([id, link]) => [endpointKey(link.server), id]));
+      for (const [key, server] of owing) {
+        const about = { partner: partnerOf.get(key) ?? formatEndpoint(server), server: formatEndpoint(server) };
+        connect(server).then(
+          (local) => logger.info('partner-reconnected', { ...about, port: local.port, detail: 'child orders still negotiating: association re-established from the stored local port' }),
+          (error: unknown) => logger.warn('partner-reconnect-failed', { ...about, detail: error instanceof Error ? error.message : String(error) }),
+        );
+      }
+    }
     cleanups.push(async () => {
       unsubscribePartners?.();
       await runner.stop();
@@ -798,6 +936,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       provider: config.policy.provider.name,
       database: config.databaseFile ?? '(postgresql)',
       orders: loaded.orders.length,
+      ...(acl.allow.length + acl.deny.length === 0 ? {} : { acl }),
       ...(admin === undefined ? {} : { admin: admin.url, adminFile: config.adminFile }),
     });
 

@@ -34,8 +34,9 @@ import type { DecisionEngineSnapshot } from './decision-engine';
  * - CapacityPool / CapacityReservation: a projection of the decision engine's capacity ledger
  *   (one row per order, pool and kind: held or committed);
  * - ScheduledActivation: the scheduler's activations (9.2.11);
- * - EngineState: the decision engine's snapshot (ledger included), the FAIL rate limiter and
- *   the partner coordinator's snapshot, as JSON under fixed keys.
+ * - EngineState: the decision engine's snapshot (ledger included), the FAIL rate limiter, the
+ *   partner coordinator's snapshot and the local ports of the partner transport (so that child
+ *   orders keep their 4-tuple across a restart, 8.3), as JSON under fixed keys.
  *
  * Outputs that only drop messages write nothing: a flood of replayed or forged datagrams must
  * not turn into a flood of disk writes (RFC 8921 13); the log still records them.
@@ -79,6 +80,8 @@ export interface StoreView {
   /** The partner transport: its kind and local endpoint, for the digests of child-order messages. */
   partnerTransport?: Transport;
   partnerLocal?(): Endpoint;
+  /** The local ports the partner transport binds (server.ts), kept across restarts. */
+  partnerPortsSnapshot?(): unknown;
   /** The FAIL rate limiter's buckets; asked for at most every `failLimiterPersistMs`. */
   failLimiterSnapshot?(): RateLimiterSnapshot;
 }
@@ -92,6 +95,7 @@ export interface LoadedState {
   decision?: DecisionEngineSnapshot;
   coordinator?: unknown;
   partnerClient?: unknown;
+  partnerPorts?: unknown;
   /** Scheduled activations matching the orders' activation sub-states (9.2.11). */
   activations: ScheduledActivationEntry[];
 }
@@ -129,6 +133,7 @@ export const ENGINE_STATE_KEYS = {
   failLimiter: 'fail-limiter',
   coordinator: 'partner-coordinator',
   partnerClient: 'partner-client-engine',
+  partnerPorts: 'partner-local-ports',
 } as const;
 
 const OPENING_METHOD: Readonly<Record<string, MethodName>> = {
@@ -345,6 +350,7 @@ export class ProviderStore {
     const failLimiter = parse(ENGINE_STATE_KEYS.failLimiter) as RateLimiterSnapshot | undefined;
     const coordinator = parse(ENGINE_STATE_KEYS.coordinator);
     const partnerClient = parse(ENGINE_STATE_KEYS.partnerClient);
+    const partnerPorts = parse(ENGINE_STATE_KEYS.partnerPorts);
     return {
       orders,
       responseCache,
@@ -352,6 +358,7 @@ export class ProviderStore {
       ...(decision === undefined ? {} : { decision }),
       ...(coordinator === undefined ? {} : { coordinator }),
       ...(partnerClient === undefined ? {} : { partnerClient }),
+      ...(partnerPorts === undefined ? {} : { partnerPorts }),
       activations,
     };
   }
@@ -484,6 +491,8 @@ export class ProviderStore {
     if (coordinator !== undefined) this.planState(ENGINE_STATE_KEYS.coordinator, JSON.stringify(coordinator), statements, afterCommit, summary);
     const partnerClient = view.partnerClientSnapshot?.();
     if (partnerClient !== undefined) this.planState(ENGINE_STATE_KEYS.partnerClient, JSON.stringify(partnerClient), statements, afterCommit, summary);
+    const partnerPorts = view.partnerPortsSnapshot?.();
+    if (partnerPorts !== undefined) this.planState(ENGINE_STATE_KEYS.partnerPorts, JSON.stringify(partnerPorts), statements, afterCommit, summary);
     if (output.events.some((e) => e.kind === 'rejected')) this.failLimiterDirty = true;
     if (this.failLimiterDirty && view.failLimiterSnapshot !== undefined && (options.flushFailLimiter === true || now - this.failLimiterWrittenAt >= this.failLimiterPersistMs)) {
       this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), statements, afterCommit, summary);

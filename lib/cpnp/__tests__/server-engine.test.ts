@@ -1343,7 +1343,7 @@ describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
     assert.equal(only(c.take(), Method.PROCESSING).processingSubcode, undefined);
   });
 
-  it('during a child negotiation the client may CANCEL and answer a time request (Table 6 sees AwaitingProcessing)', () => {
+  it('during a child negotiation the client may CANCEL and answer a time request (Table 6 rows list the Child* states)', () => {
     const h = new Harness();
     h.decider.script.push({ kind: 'pending', processingSubcode: 2 });
     const c = h.client();
@@ -1351,6 +1351,19 @@ describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
     h.run();
     const orderId = only(c.take(), Method.PROCESSING).providerOrderId;
     for (const type of ['needChildOrder', 'sendChildQuotation', 'childProcessingReceived'] as const) h.apply(h.server.applyChildEvent(orderId, { type }));
+    assert.equal(h.order(orderId).fsm.state, 'ChildServerProcessing');
+    // Nothing else the client may send is valid there: a DECLINE (no offer exists) gets FAIL 1
+    // from Table 6 (state check), an ACK nobody asked for is dropped; neither is processed.
+    const processed = h.server.processedCount(hex(210));
+    c.send(hex(210), 'C-210', { method: Method.DECLINE, providerOrderId: orderId, nonce: h.order(orderId).nonce });
+    h.run();
+    assert.equal(only(c.take(), Method.FAIL).statusCode, StatusCode.MESSAGE_VALIDATION_ERROR);
+    assert.ok(h.events.some((e) => e.kind === 'rejected' && e.cause === 'table:state' && e.method === 'DECLINE'));
+    c.send(hex(210), 'C-210', { method: Method.ACK, providerOrderId: orderId, expectedResponseTime: dt(T0 + 120_000) });
+    h.run();
+    assert.deepEqual(c.take(), [], 'an unrequested ACK is dropped, never answered');
+    assert.ok(h.events.some((e) => e.kind === 'dropped' && e.cause === 'moreTimeRequested'));
+    assert.equal(h.server.processedCount(hex(210)), processed);
     assert.equal(h.order(orderId).fsm.state, 'ChildServerProcessing');
     // More time (subcode 2) asked and granted while the child order runs.
     h.apply(h.server.requestMoreTime(orderId, dt(T0 + 120_000), 2));

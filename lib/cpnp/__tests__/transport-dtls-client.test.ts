@@ -263,6 +263,58 @@ describe('DtlsClientTransport logic (scripted connector, simulated time)', () =>
     assert.match(warnings.join('\n'), /port 40000 is taken/);
   });
 
+  it('the first handshake binds options.localPort: one port, or one per server (a client restarted on its former port)', async () => {
+    const OTHER: Endpoint = { address: '192.0.2.11', port: 8921 };
+    const { net, client } = setup([], { localPort: (server) => (server.address === SERVER.address ? 45000 : undefined) });
+    await client.send(SERVER, Uint8Array.of(1));
+    await client.send(OTHER, Uint8Array.of(2));
+    assert.equal(net.requests[0]?.localPort, 45000);
+    assert.equal(net.requests[1]?.localPort, undefined, 'undefined: an ephemeral port');
+    assert.deepEqual(client.localFor(SERVER), { address: '127.0.0.1', port: 45000 });
+    // Later handshakes keep that port, as with any first port.
+    net.associations[0]?.events.lost(undefined);
+    await client.send(SERVER, Uint8Array.of(3));
+    assert.equal(net.requests[2]?.localPort, 45000);
+    const fixed = setup([], { localPort: 45001 });
+    await fixed.client.send(SERVER, Uint8Array.of(1));
+    assert.equal(fixed.net.requests[0]?.localPort, 45001);
+  });
+
+  it('a configured local port that is taken: a warning, then an ephemeral port', async () => {
+    const { time, net, client, warnings } = setup(['in-use', 'ok'], { localPort: 45000 });
+    const send = track(client.send(SERVER, Uint8Array.of(1)));
+    await time.advance(500);
+    assert.ok(send.done && send.error === undefined);
+    assert.deepEqual(net.requests.map((r) => r.localPort), [45000, undefined]);
+    assert.match(warnings.join('\n'), /port 45000 is taken/);
+  });
+
+  it('connect(): establishes the association without sending anything, once; send() then reuses it', async () => {
+    const { net, client } = setup([], { localPort: 45000 });
+    assert.deepEqual(await client.connect(SERVER), { address: '127.0.0.1', port: 45000 });
+    assert.equal(net.requests.length, 1);
+    assert.deepEqual(net.last.sent, [], 'nothing sent');
+    assert.deepEqual(await client.connect(SERVER), { address: '127.0.0.1', port: 45000 });
+    await client.send(SERVER, Uint8Array.of(7));
+    assert.equal(net.requests.length, 1, 'one handshake for both connects and the send');
+    assert.deepEqual(net.last.sent, [[7]]);
+    // Answers the server sends unasked reach the handlers.
+    const got: Inbound[] = [];
+    client.onMessage((m) => got.push(m));
+    net.last.reply([9]);
+    assert.deepEqual(got.map((m) => [...m.bytes]), [[9]]);
+  });
+
+  it('connect() rejects like send() when the handshakes fail', async () => {
+    const { time, client } = setup(['fail', 'fail', 'fail', 'fail']);
+    const result = client.connect(SERVER).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await time.advance(10_000);
+    assert.ok((await result) instanceof DtlsHandshakeError);
+  });
+
   it('treats silence after a send as a dead association (server restarted without close_notify)', async () => {
     const { time, net, client } = setup([], { deadAfterMs: 1500 });
     await client.send(SERVER, Uint8Array.of(1));
@@ -373,6 +425,10 @@ describe('DtlsClientTransport logic (scripted connector, simulated time)', () =>
     await assert.rejects(client.send({ address: '127.0.0.1', port: 0 }, Uint8Array.of(1)), RangeError);
     assert.throws(() => new DtlsClientTransport({ psk: PSK, retry: { attempts: 0 } }), RangeError);
     assert.throws(() => new DtlsClientTransport({ psk: PSK, ciphers: [] }), RangeError);
+    assert.throws(() => new DtlsClientTransport({ psk: PSK, localPort: 0 }), RangeError);
+    assert.throws(() => new DtlsClientTransport({ psk: PSK, localPort: 65536 }), RangeError);
+    await assert.rejects(setup([], { localPort: () => 1.5 }).client.send(SERVER, Uint8Array.of(1)), /localPort .* between 1 and 65535/);
+    await assert.rejects(client.connect({ address: '127.0.0.1', port: 0 }), RangeError);
   });
 });
 
@@ -566,6 +622,38 @@ describe('DtlsClientTransport against the real DTLS server (loopback)', () => {
     await within(b, 2000);
     assert.equal(second.received.length, 1);
     assert.equal(second.handshakes.length, 1);
+  });
+
+  it('a client restarted on its former local port (close_notify lost, as after kill -9) reconnects: the server\'s unasked answer reaches it', T, async () => {
+    const { server, received } = await echoServer();
+    const closed: string[] = [];
+    server.on('association-closed', (e) => closed.push(e.reason));
+    // The first client's close_notify never reaches the server: as if the client had crashed.
+    const ALERT = 21;
+    const proxy = await relay(server.local(), (direction, datagram) => direction === 'up' && datagram[0] === ALERT);
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, resolve));
+    const port = probe.address().port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+    const first = realClient({ localPort: port }).client;
+    const a = nextMessage(first);
+    await first.send(proxy.endpoint, quotation);
+    await within(a, 2000);
+    assert.equal(first.localFor(proxy.endpoint)?.port, port);
+    await first.close();
+    const from = received[0]?.from;
+    assert.ok(from);
+
+    const second = realClient({ localPort: port }).client;
+    assert.equal((await second.connect(proxy.endpoint)).port, port, 'the same local port, hence the same 4-tuple at the server');
+    for (let i = 0; i < 100 && !closed.includes('client-restarted'); i++) await wait(10);
+    assert.deepEqual(closed, ['client-restarted'], 'the new handshake replaced the old association (RFC 6347 4.2.8)');
+    const pushed = nextMessage(second);
+    await server.send(from, offer); // the server answers without having been asked again
+    const got = await within(pushed, 2000);
+    assert.deepEqual([...got.bytes], [...offer]);
+    assert.equal(got.to.port, port);
   });
 
   it('survives a lost ClientHello thanks to the handshake retry', T, async () => {

@@ -10,6 +10,7 @@ import type { SessionEntry } from '../session';
 import { StatusCode } from '../status-code';
 import { FOUR_TUPLE_PARTS, type PeerTuple } from '../validation/peer';
 import {
+  CHILD_STATES,
   SERVER_TABLE,
   validateOnServer,
   type AccessFilter,
@@ -171,19 +172,21 @@ describe('Table 6 as data (RFC 8921 10.2)', () => {
     };
     assert.deepEqual(view('QUOTATION'), ['', '', 'not-lower', true, '-', 'rfc']);
     assert.deepEqual(view('ACCEPT'), ['fourTuple,txid,customerOrderId,providerOrderId,nonce,offeredCpd', 'OfferProposed/ProcessingReceived', 'greater', false, '-', 'rfc']);
-    assert.deepEqual(view('FAIL'), ['fourTuple,txid,customerOrderId,providerOrderId', 'AwaitingProcessing', 'greater', false, 'moreTimeRequested', 'rfc']);
     assert.deepEqual(view('DECLINE'), ['fourTuple,txid,customerOrderId,providerOrderId,nonce', 'OfferProposed/ProcessingReceived', 'greater', false, '-', 'rfc']);
     assert.deepEqual(view('UPDATE'), ['customerOrderId,providerOrderId,nonce', 'Completed', 'none', true, '-', 'rfc']);
     assert.deepEqual(view('WITHDRAW'), ['customerOrderId,providerOrderId,nonce', 'Completed', 'none', true, '-', 'rfc']);
     assert.deepEqual(view('ACTIVATE'), ['customerOrderId,providerOrderId,nonce', 'Completed', 'none', true, 'scheduledActivation', 'rfc']);
-    // Extended: Table 6 states plus AwaitingProcessing (Figure 9), poid checked when present.
+    // Extended: Table 6 states plus AwaitingProcessing (Figure 9) and the Child* states (8.8), poid checked when present.
+    const child = 'ChildCreated/ChildPQOSent/ChildServerProcessing/ChildOfferReceived/ChildOfferProcessing/ChildAcceptSent/ChildCompleted';
     assert.deepEqual(view('CANCEL'), [
       'fourTuple,txid,customerOrderId,providerOrderId?',
-      'PQOReceived/AwaitingProcessing/OfferProposed/ProcessingReceived/AcceptReceived',
+      `PQOReceived/AwaitingProcessing/OfferProposed/ProcessingReceived/AcceptReceived/${child}`,
       'greater', false, '-', 'extended',
     ]);
     assert.deepEqual(view('PROCESSING'), ['fourTuple,txid,customerOrderId,providerOrderId', 'OfferProposed/ProcessingReceived', 'greater', false, '-', 'extended']);
-    assert.deepEqual(view('ACK'), ['fourTuple,txid,customerOrderId,providerOrderId', 'AwaitingProcessing', 'greater', false, 'moreTimeRequested', 'extension']);
+    // Table 6's FAIL row (AwaitingProcessing) extended with the Child* states; ACK mirrors it.
+    assert.deepEqual(view('FAIL'), ['fourTuple,txid,customerOrderId,providerOrderId', `AwaitingProcessing/${child}`, 'greater', false, 'moreTimeRequested', 'extended']);
+    assert.deepEqual(view('ACK'), ['fourTuple,txid,customerOrderId,providerOrderId', `AwaitingProcessing/${child}`, 'greater', false, 'moreTimeRequested', 'extension']);
   });
   it('requests are refused with FAIL, responses dropped; non-RFC rows explain themselves', () => {
     for (const row of SERVER_TABLE) {
@@ -307,9 +310,11 @@ for (const row of SERVER_TABLE) {
     }
 
     if (row.requires === 'moreTimeRequested') {
-      it('is dropped when no request for more time is pending', () => {
-        assertDrop(run(validCase(row, 'AwaitingProcessing', { moreTimeRequested: false })), 'moreTimeRequested', 'not pending');
-        assertDrop(run(validCase(row, 'AwaitingProcessing', { moreTimeRequested: undefined })), 'moreTimeRequested', 'unknown');
+      it('is dropped when no request for more time is pending (in AwaitingProcessing and in every Child* state)', () => {
+        for (const state of row.allowedStates) {
+          assertDrop(run(validCase(row, state, { moreTimeRequested: false })), 'moreTimeRequested', `${state}: not pending`);
+          assertDrop(run(validCase(row, state, { moreTimeRequested: undefined })), 'moreTimeRequested', `${state}: unknown`);
+        }
       });
     }
     if (row.requires === 'scheduledActivation') {
@@ -400,6 +405,47 @@ for (const row of SERVER_TABLE) {
     }
   });
 }
+
+describe('Child* states (8.8): the customer sees an order still awaiting processing', () => {
+  const childStates = SERVER_STATES.filter((s) => s.startsWith('Child'));
+  const rowOf = (id: string): ServerRow => {
+    const row = SERVER_TABLE.find((r) => r.id === id);
+    assert.ok(row);
+    return row;
+  };
+  it('CHILD_STATES names every Child* state of the server machine', () => {
+    assert.deepEqual([...CHILD_STATES].sort(), [...childStates].sort());
+    assert.equal(childStates.length, 7);
+  });
+  it('a CANCEL during a child negotiation is accepted in every Child* state (9.2.7)', () => {
+    for (const state of childStates) {
+      const c = validCase(rowOf('CANCEL'), state);
+      assert.deepEqual(run(c), { verdict: 'accept', entry: c.entry, row: 'CANCEL' }, state);
+      // ...and still refused with FAIL 1 when it names another order, or 3 for another customer.
+      assertRefused(rowOf('CANCEL'), run({ ...c, msg: mutate(c.msg, { providerOrderId: 'P-2' }) }), 'providerOrderId?', 1, `${state}: other poid`);
+      assertRefused(rowOf('CANCEL'), run({ ...c, peer: { ...c.peer, identity: 'customer-b' } }), 'identity', StatusCode.AUTHORIZATION_FAILED, `${state}: other customer`);
+    }
+  });
+  it('an ACK granting, or a FAIL 7 refusing, more time asked with subcode 2 is accepted in every Child* state (9.2.2)', () => {
+    for (const state of childStates) {
+      for (const id of ['ACK', 'FAIL']) {
+        const c = validCase(rowOf(id), state, { moreTimeRequested: true });
+        assert.equal(run(c).verdict, 'accept', `${id} in ${state}`);
+        assertDrop(run(validCase(rowOf(id), state, { moreTimeRequested: false })), 'moreTimeRequested', `${id} in ${state}, nothing asked`);
+        assertDrop(run({ ...c, msg: mutate(c.msg, { providerOrderId: 'P-2' }) }), 'providerOrderId', `${id} in ${state}, other poid`);
+      }
+    }
+  });
+  it('what belongs to an offer (PROCESSING, ACCEPT, DECLINE) or an agreement (UPDATE, WITHDRAW, ACTIVATE) is refused in every Child* state', () => {
+    for (const state of childStates) {
+      for (const id of ['PROCESSING', 'ACCEPT', 'DECLINE', 'UPDATE', 'WITHDRAW', 'ACTIVATE']) {
+        const row = rowOf(id);
+        assert.ok(!row.allowedStates.includes(state), `${id} lists ${state}`);
+        assertRefused(row, run(validCase(row, state)), 'state', StatusCode.MESSAGE_VALIDATION_ERROR, `${id} in ${state}`);
+      }
+    }
+  });
+});
 
 describe('server validation: cases outside the rows', () => {
   it('drops an OFFER (a client never sends one)', () => {

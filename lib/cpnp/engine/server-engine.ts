@@ -366,18 +366,6 @@ function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-/**
- * The state Table 6 is given for the cycle in progress. Table 6 has no rows for the Child*
- * states (8.8): to the client, a parent order whose child order runs is still awaiting
- * processing (Figure 9 draws the child column inside the server's processing). So its CANCEL
- * (9.2.7, C3) and its answer to a request for more time (subcode 2, 9.2.2) are validated as in
- * AwaitingProcessing; the machine accepts both in every Child* state (parentRules). Everything
- * else a client may send is refused in AwaitingProcessing as it would be in a Child* state.
- */
-function asSeenByClient(state: ServerState): ServerState {
-  return state.startsWith('Child') ? 'AwaitingProcessing' : state;
-}
-
 /** Requests expect an answer (11.4); the client's PROCESSING, ACK and FAIL do not. */
 function isRequest(method: MethodCode): boolean {
   return expectsReply('client', method);
@@ -615,7 +603,8 @@ export class ServerEngine implements EngineCore {
    * resting state (Completed / Cancelled), so a message of an old transaction can no longer
    * act on the cycle in progress, while its retransmissions are still recognised. UPDATE,
    * WITHDRAW and ACTIVATE find the order by Provider Order Identifier and are compared with the
-   * transaction that concluded the agreement.
+   * transaction that concluded the agreement. The Child* states of a cascaded order (8.8) are
+   * reported as they are: the CANCEL, ACK and FAIL rows of Table 6 list them (server-table.ts).
    */
   private lookupFor(msg: CpnpMessage, peer: PeerTuple): ServerLookup {
     const opening = transactionKindOf(msg.method) !== undefined;
@@ -627,7 +616,7 @@ export class ServerEngine implements EngineCore {
         const current = tx.session.txid === order.cycleTxid;
         // A repeated UPDATE carries the agreement's nonce, not the new one of its offer.
         const session = opening && tx.openingNonce !== undefined ? { ...tx.session, nonce: tx.openingNonce } : tx.session;
-        const state: ServerState = current ? asSeenByClient(order.fsm.state) : order.fsm.state === 'Cancelled' ? 'Cancelled' : 'Completed';
+        const state: ServerState = current ? order.fsm.state : order.fsm.state === 'Cancelled' ? 'Cancelled' : 'Completed';
         return this.candidate(order, tx, session, state, current, peer);
       }
       const order = this.orders.get(key.providerOrderId);

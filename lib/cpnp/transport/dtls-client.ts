@@ -19,7 +19,11 @@ import type { WarnLogger } from './udp';
  * idleTimeoutMs (the server forgets idle associations), or silence — messages sent and nothing
  * received for deadAfterMs, the mark of a server that restarted without telling us. A new
  * handshake reuses the previous local port, so the transport session of RFC 8921 8.3 keeps its
- * client port and responses still reach the port requests came from (8.1, 11.1.1).
+ * client port and responses still reach the port requests came from (8.1, 11.1.1). The first
+ * handshake with a server can bind a given port too (`localPort`): a client that restarts from
+ * the port it used before (a Provider's child orders, docs/provider-server.md section 8) keeps
+ * its 4-tuple even across a restart, and `connect()` re-establishes the association at once so
+ * that the server's answers, which it sends without being asked, reach the new process.
  *
  * node-dtls-client never retransmits a handshake flight, so a single lost datagram fails its
  * handshake; this transport therefore retries the whole handshake with backoff. Application
@@ -142,6 +146,12 @@ export interface DtlsClientOptions {
   deadAfterMs?: number;
   /** Re-handshake from the previous local port (default true); see the file comment. */
   keepLocalPort?: boolean;
+  /**
+   * The local port of the first handshake with a server (default: an ephemeral one), or a
+   * function choosing it per server (undefined: ephemeral). Each server has its own socket, so
+   * two servers need two ports. If the port is taken, the handshake warns and binds a new one.
+   */
+  localPort?: number | ((server: Endpoint) => number | undefined);
   connector?: DtlsConnector;
   scheduler?: Scheduler;
   clock?: Clock;
@@ -202,6 +212,8 @@ export class DtlsClientTransport implements MessageTransport {
     if (this.ciphers.length === 0 || this.ciphers.some((c) => !DTLS_CLIENT_CIPHERS.includes(c))) {
       throw new RangeError(`ciphers must be a non-empty subset of ${DTLS_CLIENT_CIPHERS.join(', ')}`);
     }
+    const port = options.localPort;
+    if (typeof port === 'number' && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new RangeError(`localPort must be an integer between 1 and 65535, got ${port}`);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 240_000;
     this.deadAfterMs = options.deadAfterMs ?? 1500;
     this.connector = options.connector ?? nodeDtlsConnector;
@@ -227,6 +239,20 @@ export class DtlsClientTransport implements MessageTransport {
     const live = this.peers.get(this.keyOf(server))?.current;
     if (live === undefined || live.lost) return undefined;
     if (this.options.keepLocalPort === false && this.staleness(live) !== undefined) return undefined;
+    return { ...live.association.local };
+  }
+
+  /**
+   * Establishes the association with `server` now, without sending a message, and resolves with
+   * its local endpoint; an association already usable is kept. A client restarted on its former
+   * port calls it for servers that still owe it answers: a server only sends over an association
+   * (RFC 6347 4.2.8 lets the new handshake from the same port replace the old one). Rejects like
+   * send() when every handshake attempt failed.
+   */
+  async connect(server: Endpoint): Promise<Endpoint> {
+    if (this.closed) throw new Error('DTLS client transport is closed');
+    if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535) throw new RangeError(`invalid port ${server.port}`);
+    const live = await this.usable(this.peerFor(server));
     return { ...live.association.local };
   }
 
@@ -299,10 +325,21 @@ export class DtlsClientTransport implements MessageTransport {
     const key = this.keyOf(to);
     let peer = this.peers.get(key);
     if (!peer) {
-      peer = { remote: { address: unbracket(to.address), port: to.port }, current: undefined, connecting: undefined, localPort: undefined, handshakes: 0 };
+      const remote = { address: unbracket(to.address), port: to.port };
+      peer = { remote, current: undefined, connecting: undefined, localPort: this.configuredPort(remote), handshakes: 0 };
       this.peers.set(key, peer);
     }
     return peer;
+  }
+
+  /** options.localPort for `server`, checked. */
+  private configuredPort(server: Endpoint): number | undefined {
+    const configured = this.options.localPort;
+    const port = typeof configured === 'function' ? configured(server) : configured;
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      throw new RangeError(`localPort for ${formatEndpoint(server)} must be an integer between 1 and 65535, got ${port}`);
+    }
+    return port;
   }
 
   /** Why an established association must not be used any more, if it must not. */

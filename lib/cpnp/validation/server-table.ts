@@ -52,6 +52,28 @@ export interface ServerRow {
 const TUPLE: readonly IdentifierKey[] = ['fourTuple', 'txid', 'customerOrderId'];
 const AGREEMENT: readonly ServerMatchKey[] = ['customerOrderId', 'providerOrderId', 'nonce'];
 
+/**
+ * The Child* states of 8.8 (Figure 9): the parent order while this server, acting as a CPNP
+ * client, negotiates a child order with another Provider. Table 6 has no rows for them. To the
+ * customer the order is still being processed, so what a customer may send while it awaits
+ * processing stays valid there: CANCEL (9.2.7, "at any stage ... before an agreement is
+ * reached") and the answer (ACK or FAIL 7) to a request for more time (9.2.2, subcode 2
+ * "Request external resources"). The state machine accepts these in every Child* state.
+ */
+export const CHILD_STATES: readonly ServerState[] = [
+  'ChildCreated',
+  'ChildPQOSent',
+  'ChildServerProcessing',
+  'ChildOfferReceived',
+  'ChildOfferProcessing',
+  'ChildAcceptSent',
+  'ChildCompleted',
+];
+
+const CHILD_STATES_NOTE =
+  'The Child* states (8.8, Figure 9) are ours too: Table 6 has no rows for them, and to the customer an order ' +
+  'whose child order runs is still awaiting processing.';
+
 /** RFC 8921 Table 6; 'extended' rows add checks or states, 'extension' rows are not in it. */
 export const SERVER_TABLE: readonly ServerRow[] = [
   {
@@ -85,7 +107,7 @@ export const SERVER_TABLE: readonly ServerRow[] = [
     method: Method.CANCEL,
     lookup: 'txid',
     matchKeys: [...TUPLE, 'providerOrderId?'],
-    allowedStates: ['PQOReceived', 'AwaitingProcessing', 'OfferProposed', 'ProcessingReceived', 'AcceptReceived'],
+    allowedStates: ['PQOReceived', 'AwaitingProcessing', 'OfferProposed', 'ProcessingReceived', 'AcceptReceived', ...CHILD_STATES],
     seqRule: 'greater',
     accessFilter: false,
     onFailure: 'fail',
@@ -93,7 +115,7 @@ export const SERVER_TABLE: readonly ServerRow[] = [
     note:
       'Table 6 omits AwaitingProcessing, yet Figure 9 draws CANCEL from it and 9.2.7 allows CANCEL "at any ' +
       'stage ... before an agreement is reached". A Provider Order Identifier, when the CANCEL carries one ' +
-      '(wire-format.md section 3), must be this order\'s.',
+      `(wire-format.md section 3), must be this order's. ${CHILD_STATES_NOTE} 9.2.7 applies there too.`,
   },
   {
     id: 'ACCEPT',
@@ -111,25 +133,26 @@ export const SERVER_TABLE: readonly ServerRow[] = [
     method: Method.FAIL,
     lookup: 'txid',
     matchKeys: [...TUPLE, 'providerOrderId'],
-    allowedStates: ['AwaitingProcessing'],
+    allowedStates: ['AwaitingProcessing', ...CHILD_STATES],
     requires: 'moreTimeRequested',
     seqRule: 'greater',
     accessFilter: false,
     onFailure: 'drop',
-    source: 'rfc',
+    source: 'extended',
+    note: `Table 6 lists AwaitingProcessing only. ${CHILD_STATES_NOTE} The server asks for more time there with subcode 2 (9.2.2).`,
   },
   {
     id: 'ACK',
     method: Method.ACK,
     lookup: 'txid',
     matchKeys: [...TUPLE, 'providerOrderId'],
-    allowedStates: ['AwaitingProcessing'],
+    allowedStates: ['AwaitingProcessing', ...CHILD_STATES],
     requires: 'moreTimeRequested',
     seqRule: 'greater',
     accessFilter: false,
     onFailure: 'drop',
     source: 'extension',
-    note: 'The client grants more time with ACK (9.2.2, 9.2.6); same checks as the FAIL row that refuses it.',
+    note: 'The client grants more time with ACK (9.2.2, 9.2.6); same checks and states as the FAIL row that refuses it.',
   },
   {
     id: 'DECLINE',

@@ -5,7 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { linkOwner, loadPolicy, matchesLink, parseDuration, parsePolicy, policyFromData, PolicyError } from '../policy';
+import type { CpnpMessage } from '../../cpnp/message';
+import { Method } from '../../cpnp/method';
+import type { PeerTuple } from '../../cpnp/validation/peer';
+import { checkCidr, linkOwner, loadPolicy, matchesLink, parseDuration, parsePolicy, policyFromData, PolicyError } from '../policy';
+import { aclFilter, effectiveAcl } from '../server';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const example = (name: string): string => join(ROOT, 'examples', name);
@@ -128,6 +132,14 @@ describe('policy files', () => {
     { name: 'partner bad transport', mutate: (d) => setAt(d, ['partners', 'carrier-b', 'transport'], 'quic'), path: 'partners.carrier-b.transport', message: /"dtls", "udp" or "tls"/ },
     { name: 'dtls partner without psk', mutate: (d) => setAt(d, ['partners', 'carrier-b', 'pskFile'], undefined), path: 'partners.carrier-b.pskFile', message: /required with transport "dtls"/ },
     { name: 'test duration while tests are not allowed', mutate: (d) => setAt(d, ['purposes'], ['production']), path: 'maxTestDuration', message: /purpose "test" is not allowed/ },
+    { name: 'ACL: a bad address', mutate: (d) => setAt(d, ['acl'], { allow: ['10.0.0.0/8', '300.1.1.1/8'] }), path: 'acl.allow[1]', message: /expected an address or a CIDR block such as 192\.0\.2\.0\/24 or 2001:db8::\/32, got "300\.1\.1\.1\/8"$/ },
+    { name: 'ACL: an IPv4 prefix too long', mutate: (d) => setAt(d, ['acl'], { deny: ['10.0.0.0/40'] }), path: 'acl.deny[0]', message: /prefix length between 0 and 32 after the address, got "10\.0\.0\.0\/40"/ },
+    { name: 'ACL: an IPv6 prefix too long', mutate: (d) => setAt(d, ['acl'], { deny: ['2001:db8::/129'] }), path: 'acl.deny[0]', message: /prefix length between 0 and 128/ },
+    { name: 'ACL: two slashes', mutate: (d) => setAt(d, ['acl'], { allow: ['10.0.0.0/8/8'] }), path: 'acl.allow[0]', message: /CIDR block/ },
+    { name: 'ACL: a number', mutate: (d) => setAt(d, ['acl'], { allow: [10] }), path: 'acl.allow[0]', message: /CIDR block.*got 10$/ },
+    { name: 'ACL: a block instead of a list', mutate: (d) => setAt(d, ['acl'], { allow: '10.0.0.0/8' }), path: 'acl.allow', message: /expected a list of CIDR blocks/ },
+    { name: 'ACL: a list instead of an object', mutate: (d) => setAt(d, ['acl'], ['10.0.0.0/8']), path: 'acl', message: /expected an ACL \{ allow\?, deny\? \}/ },
+    { name: 'ACL: a typo', mutate: (d) => setAt(d, ['acl'], { denied: [] }), path: 'acl.denied', message: /unknown key \(allowed keys: allow, deny\)/ },
     { name: 'an empty document', mutate: (d) => Object.keys(d).forEach((k) => setAt(d, [k], undefined)), path: 'provider', message: /missing/ },
   ];
 
@@ -183,5 +195,62 @@ describe('durations and link rules', () => {
     assert.deepEqual(linkOwner(policy, 'elsewhere'), { kind: 'local', pool: 'shared' });
     const { defaultPool: _dropped, ...noDefault } = policy;
     assert.deepEqual(linkOwner(noDefault, 'elsewhere'), { kind: 'none' });
+  });
+});
+
+describe('address ACL (policy `acl`, merged with --allow / --deny)', () => {
+  const QUOTATION: CpnpMessage = { version: 1, method: Method.QUOTATION, seq: 1, txid: '00'.repeat(16), customerOrderId: 'C-1', cpd: [] };
+  const peer = (clientAddress: string): PeerTuple => ({ transport: 'dtls', clientAddress, clientPort: 40000, serverAddress: '192.0.2.1', serverPort: 8921 });
+
+  it('is empty when the policy has none', () => {
+    assert.deepEqual(policyFromData(exampleData()).acl, { allow: [], deny: [] });
+  });
+
+  it('normalises blocks: a bare address is one host, IPv6 may be bracketed, repeats are dropped', () => {
+    const data = exampleData();
+    data.acl = { allow: ['10.0.0.0/8', '192.0.2.7', '[2001:db8::]/32', '10.0.0.0/8'], deny: ['2001:db8::1', '10.9.0.0/016'] };
+    assert.deepEqual(policyFromData(data).acl, { allow: ['10.0.0.0/8', '192.0.2.7/32', '2001:db8::/32'], deny: ['2001:db8::1/128', '10.9.0.0/16'] });
+    // The same in YAML.
+    const yaml = `${parsePolicyText()}\nacl:\n  allow: [10.0.0.0/8]\n  deny: ["::1"]\n`;
+    assert.deepEqual(parsePolicy(yaml, 'yaml').acl, { allow: ['10.0.0.0/8'], deny: ['::1/128'] });
+  });
+
+  it('checkCidr: what is a block and what is not', () => {
+    assert.deepEqual(checkCidr('0.0.0.0/0'), { ok: true, cidr: '0.0.0.0/0' });
+    assert.deepEqual(checkCidr('::/0'), { ok: true, cidr: '::/0' });
+    for (const bad of ['', '/8', 'host.example/8', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/1e1', '10.0.0/8', '[10.0.0.0]/8x']) {
+      assert.equal(checkCidr(bad).ok, false, bad);
+    }
+  });
+
+  it('merges both sources as unions, policy first, without repeats', () => {
+    assert.deepEqual(
+      effectiveAcl({ allow: ['10.0.0.0/8'], deny: ['10.9.0.0/16'] }, { allow: ['192.0.2.0/24', '10.0.0.0/8'], deny: ['10.8.0.0/16'] }),
+      { allow: ['10.0.0.0/8', '192.0.2.0/24'], deny: ['10.9.0.0/16', '10.8.0.0/16'] },
+    );
+    assert.deepEqual(effectiveAcl({ allow: [], deny: [] }, { allow: [], deny: [] }), { allow: [], deny: [] });
+  });
+
+  it('deny wins whichever source it came from; an allow list from either source refuses the rest', () => {
+    const data = exampleData();
+    data.acl = { allow: ['10.0.0.0/8'], deny: ['10.9.0.0/16'] };
+    const policy = policyFromData(data).acl;
+    // The command line adds an allowed block and a denied one inside the policy's allow list.
+    const filter = aclFilter(effectiveAcl(policy, { allow: ['192.0.2.0/24'], deny: ['10.8.0.0/16'] }));
+    assert.ok(filter);
+    const verdict = (address: string): string => filter(peer(address), QUOTATION);
+    assert.equal(verdict('10.1.2.3'), 'allow', 'allowed by the policy');
+    assert.equal(verdict('192.0.2.9'), 'allow', 'allowed by the command line');
+    assert.equal(verdict('10.9.0.1'), 'prohibit', 'denied by the policy');
+    assert.equal(verdict('10.8.0.1'), 'prohibit', 'denied by the command line');
+    assert.equal(verdict('127.0.0.1'), 'prohibit', 'outside every allowed block');
+    // The command line cannot lift a block the policy denies.
+    const lifted = aclFilter(effectiveAcl(policy, { allow: ['10.9.0.0/16'], deny: [] }));
+    assert.equal(lifted?.(peer('10.9.0.1'), QUOTATION), 'prohibit');
+    // A deny list alone leaves every other source allowed; no ACL at all means no filter.
+    const denyOnly = aclFilter(effectiveAcl({ allow: [], deny: ['10.9.0.0/16'] }, { allow: [], deny: [] }));
+    assert.equal(denyOnly?.(peer('127.0.0.1'), QUOTATION), 'allow');
+    assert.equal(denyOnly?.(peer('::ffff:10.9.0.1'), QUOTATION), 'prohibit', 'IPv4-mapped IPv6 is the IPv4 source');
+    assert.equal(aclFilter(effectiveAcl(policyFromData(exampleData()).acl, { allow: [], deny: [] })), undefined);
   });
 });

@@ -8,7 +8,8 @@
  *
  * Four providers run side by side: "auto" (fully automated), "admin" (QUOTATION and WITHDRAW
  * under administrative validation), "slow" (a decision delay: PROCESSING with
- * EXPECTED_OFFER_TIME first) and "acl" (only 10.0.0.0/8 may order).
+ * EXPECTED_OFFER_TIME first) and "acl" (only 10.0.0.0/8 may order: the policy's `acl` merged with
+ * `--deny`).
  *
  * No sleeps: every wait resolves on an engine event, with a timeout naming what was awaited.
  */
@@ -68,7 +69,8 @@ describe('the reference Provider over DTLS (in process)', () => {
     closers.push(() => admin.close());
     const slow = await provider(dir, 'slow', hub, logs, { decisionDelay: { offerAfter: '3s' } });
     closers.push(() => slow.close());
-    const acl = await provider(dir, 'acl', hub, logs, {}, ['--allow', '10.0.0.0/8', '--deny', '10.9.0.0/16']);
+    // The ACL comes from both sources: the policy allows 10.0.0.0/8 only, the command line adds a deny.
+    const acl = await provider(dir, 'acl', hub, logs, { acl: { allow: ['10.0.0.0/8'] } }, ['--deny', '10.9.0.0/16']);
     closers.push(() => acl.close());
     const acme = new TestClient('acme', hub);
     closers.push(() => acme.close());
@@ -420,7 +422,9 @@ describe('the reference Provider over DTLS (in process)', () => {
 
   // --- ACL ----------------------------------------------------------------------------------------
 
-  test('address ACL: a QUOTATION from a source outside --allow gets FAIL 4 and creates no order', async () => {
+  test('address ACL: a QUOTATION from a source outside the allowed blocks gets FAIL 4 and creates no order', async () => {
+    const listening = w.logs.find((r) => r.provider === 'acl' && r.event === 'listening');
+    assert.deepEqual(listening?.acl, { allow: ['10.0.0.0/8'], deny: ['10.9.0.0/16'] }, 'the policy ACL merged with --deny');
     const id = await w.acme.place(w.acl.endpoint, 'C-acl', cpd('pe1:e', 10));
     await w.hub.until('FAIL 4', () => w.acme.state(id) === 'Cancelled');
     assert.equal(w.acl.engine.listOrders().length, 0);
@@ -495,7 +499,12 @@ describe('two providers side by side, one the partner of the other (Figure 7 ove
     assert.equal(child?.owner, 'example-networks', 'placed under the provider\'s own PSK identity');
     // A stored the cascade: the coordinator and its client engine, and the partner messages.
     const state = await a.db.prisma.engineState.findMany();
-    assert.deepEqual(state.map((s) => s.key).sort(), ['decision-engine', 'partner-client-engine', 'partner-coordinator']);
+    assert.deepEqual(state.map((s) => s.key).sort(), ['decision-engine', 'partner-client-engine', 'partner-coordinator', 'partner-local-ports']);
+    // The partner transport left from the port stored for carrier-b (kept across restarts, 8.3).
+    const ports = JSON.parse(state.find((s) => s.key === 'partner-local-ports')?.json ?? '{}') as { ports?: Record<string, number> };
+    assert.equal(typeof ports.ports?.['carrier-b'], 'number');
+    const fromA = await b.db.prisma.providerMessage.findFirst({ where: { method: 'QUOTATION' } });
+    assert.equal(fromA?.clientPort, ports.ports?.['carrier-b'], 'B saw the child QUOTATION come from that port');
     const toPartner = await a.db.prisma.providerMessage.findMany({ where: { serverPort: b.endpoint.port }, orderBy: { id: 'asc' } });
     assert.deepEqual(toPartner.map((m) => `${m.direction} ${m.method}`), ['out QUOTATION', 'in PROCESSING', 'in OFFER', 'out PROCESSING', 'out ACCEPT', 'in ACK']);
     assert.ok((await a.db.prisma.providerStateChange.findMany({ where: { orderId: parent?.id } })).some((c) => c.to === 'ChildCompleted'));

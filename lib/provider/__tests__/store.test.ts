@@ -22,7 +22,7 @@ import type { Database } from '../../db';
 import { migratedDatabase } from '../../db/__tests__/helpers';
 import { silentLogger } from '../logger';
 import { policyFromData } from '../policy';
-import { buildCore, storeViewOf, type ProviderCore } from '../server';
+import { buildCore, partnerPortsFrom, storeViewOf, type ProviderCore } from '../server';
 import { ProviderStore, type LoadedState, type ProviderOutput, type StoreView } from '../store';
 import { cpd, policyData } from './provider-harness';
 
@@ -296,5 +296,25 @@ describe('provider store', () => {
     assert.ok(state.log.length >= 3 && state.log.slice(2).every((l) => l.startsWith('send ')), `sends only after the commit: ${state.log.join(', ')}`);
     assert.equal(await raw.prisma.providerOrder.count(), 1);
     assert.equal(await raw.prisma.providerStateChange.count(), 3, 'the state the unsent output reached is stored once');
+  });
+  it('partner transport ports: written once at start, read back by the next start, not rewritten unchanged', async (t) => {
+    const { db } = await migratedDatabase(t);
+    const clock = new SimulatedClock(T0);
+    const { core } = coreOf(EMPTY, clock, 5);
+    const ports = { 'carrier-b': 45123 };
+    const view = storeViewOf(core, 'dtls', () => SERVER, { kind: 'dtls', local: () => ({ address: '127.0.0.1', port: 45123 }), ports });
+    const store = new ProviderStore(db, { clock });
+    await store.load();
+    const first = await store.commit({ sends: [], events: [] }, view, { full: true });
+    assert.ok(first.engineState >= 1);
+    const again = await store.commit({ sends: [], events: [] }, view, { full: true });
+    const row = await db.prisma.engineState.findUnique({ where: { key: 'partner-local-ports' } });
+    assert.deepEqual(JSON.parse(row?.json ?? 'null'), { ports });
+    const loaded = await new ProviderStore(db, { clock }).load();
+    assert.deepEqual(partnerPortsFrom(loaded.partnerPorts), ports);
+    assert.equal(again.engineState, 0, 'unchanged: not written again');
+    // Whatever is not a port is ignored on reading.
+    assert.deepEqual(partnerPortsFrom({ ports: { a: 0, b: 70000, c: '1', d: 1.5, e: 8 } }), { e: 8 });
+    assert.deepEqual(partnerPortsFrom('nonsense'), {});
   });
 });
