@@ -245,6 +245,12 @@ export function parseProviderArgs(args: readonly string[], options: ParseOptions
         if (error instanceof PskTableError) problems.push(`--psk-file ${pskFile}: ${[error.path, error.detail].filter(Boolean).join(': ')}`);
         else problems.push(`--psk-file ${pskFile}: cannot be read (${error instanceof Error ? error.message : String(error)})`);
       }
+    } else if (pskText === undefined) {
+      // First run with the default file: create it with one generated identity (as --init-psk
+      // does). A random key that only this file holds lets no one in until an operator hands it
+      // to a client; an explicitly named file that is missing stays an error (a typo must not
+      // start a server with keys nobody has).
+      initPsk = true;
     } else if (!initPsk) {
       problems.push(
         `--psk-file ${pskFile}: does not exist; write the PSK identities there (docs/dtls.md), or pass --init-psk to create it with one generated identity`,

@@ -111,6 +111,10 @@ describe('cpnp provider: configuration errors', () => {
     assert.equal(config.adminFile, join(dir, 'data', 'policy.db.admin.json'));
     assert.deepEqual(config.admin, { host: '127.0.0.1', port: 0 });
     assert.deepEqual(config.timers, { retransTimerMs: 2000, maxRetries: 3 });
+    // First run without --psk-file: the default PSK file is created, as with --init-psk.
+    const firstRun = parseProviderArgs(['--config', policy], { cwd: dir });
+    assert.equal(firstRun.initPsk, true);
+    assert.equal(firstRun.pskFile, join(dir, 'data', 'policy.psk.json'));
     const udp = parseProviderArgs(['--config', policy, '--transport', 'udp', '--listen', '[::1]:0'], { cwd: dir });
     assert.deepEqual(udp.listen, { host: '::1', port: 0 });
     assert.equal(udp.pskFile, undefined);
