@@ -1,4 +1,5 @@
 import { METHOD_CODES, methodName, type MethodCode } from '@/lib/cpnp/method';
+import { ReferenceTable } from './ReferenceTable';
 
 type Sender = 'Client' | 'Server' | 'Either';
 
@@ -24,28 +25,16 @@ const SENDER: Readonly<Record<MethodCode, Sender>> = {
 /** The 11 CPNP operations (RFC 8921 section 9.2, Table 1), rendered from the protocol library. */
 export function MethodTable() {
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-      <table className="w-full text-left text-sm" aria-labelledby="methods-heading">
-        <thead className="bg-slate-100 text-slate-700">
-          <tr>
-            <th scope="col" className="w-20 px-4 py-2 font-semibold">Code</th>
-            <th scope="col" className="px-4 py-2 font-semibold">Method</th>
-            <th scope="col" className="px-4 py-2 font-semibold">Sent by</th>
-            <th scope="col" className="px-4 py-2 font-semibold">RFC 8921</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {METHOD_CODES.map((code) => (
-            <tr key={code}>
-              <td className="px-4 py-2 font-mono tabular-nums">{code}</td>
-              <th scope="row" className="px-4 py-2 font-mono font-medium">{methodName(code)}</th>
-              <td className="px-4 py-2">{SENDER[code]}</td>
-              {/* Each method is specified in section 9.2.<code>. */}
-              <td className="px-4 py-2 text-slate-600">§9.2.{code}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ReferenceTable labelledBy="methods-heading" columns={['Method', 'Sent by', 'RFC 8921']}>
+      {METHOD_CODES.map((code) => (
+        <tr key={code}>
+          <td className="px-4 py-2 font-mono tabular-nums">{code}</td>
+          <th scope="row" className="px-4 py-2 font-mono font-medium">{methodName(code)}</th>
+          <td className="px-4 py-2">{SENDER[code]}</td>
+          {/* Each method is specified in section 9.2.<code>. */}
+          <td className="px-4 py-2 text-slate-600">§9.2.{code}</td>
+        </tr>
+      ))}
+    </ReferenceTable>
   );
 }

@@ -1,4 +1,5 @@
 import { STATUS_CODE_DESCRIPTIONS, type StatusCodeValue } from '@/lib/cpnp/status-code';
+import { ReferenceTable } from './ReferenceTable';
 
 interface StatusRow {
   code: StatusCodeValue;
@@ -21,25 +22,14 @@ const ROWS: readonly StatusRow[] = (Object.entries(STATUS_CODE_DESCRIPTIONS) as 
 /** The FAIL status codes (RFC 8921 section 9.2.10, Table 4), rendered from the protocol library. */
 export function StatusCodeTable() {
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-      <table className="w-full text-left text-sm" aria-labelledby="status-heading">
-        <thead className="bg-slate-100 text-slate-700">
-          <tr>
-            <th scope="col" className="w-20 px-4 py-2 font-semibold">Code</th>
-            <th scope="col" className="px-4 py-2 font-semibold">Status</th>
-            <th scope="col" className="px-4 py-2 font-semibold">Meaning</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {ROWS.map(({ code, label, detail }) => (
-            <tr key={code}>
-              <td className="px-4 py-2 font-mono tabular-nums">{code}</td>
-              <th scope="row" className="px-4 py-2 font-medium">{label}</th>
-              <td className="px-4 py-2 text-slate-600">{detail || '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ReferenceTable labelledBy="status-heading" columns={['Status', 'Meaning']}>
+      {ROWS.map(({ code, label, detail }) => (
+        <tr key={code}>
+          <td className="px-4 py-2 font-mono tabular-nums">{code}</td>
+          <th scope="row" className="px-4 py-2 font-medium">{label}</th>
+          <td className="px-4 py-2 text-slate-600">{detail || '—'}</td>
+        </tr>
+      ))}
+    </ReferenceTable>
   );
 }

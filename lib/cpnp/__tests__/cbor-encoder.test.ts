@@ -16,11 +16,9 @@ function hexOf(value: Encodable): string {
 // An independent reference of the deterministic form (wire-format.md section 2), written from
 // RFC 8949 without cbor-x, so that encodeCbor is checked byte for byte against the spec.
 
-function refHead(major: number, argument: number): number[] {
-  const type = major << 5;
-  if (argument < 24) return [type | argument];
-  const width = argument < 0x100 ? 1 : argument < 0x10000 ? 2 : argument < 0x1_0000_0000 ? 4 : 8;
-  const out = [type | (width === 1 ? 24 : width === 2 ? 25 : width === 4 ? 26 : 27)];
+/** A head whose argument follows in `width` bytes, big-endian (RFC 8949 3.1: 24..27 = 1, 2, 4, 8 bytes). */
+function headOfWidth(major: number, argument: number, width: number): number[] {
+  const out = [(major << 5) | (width === 1 ? 24 : width === 2 ? 25 : width === 4 ? 26 : 27)];
   let big = BigInt(argument);
   const tail: number[] = [];
   for (let i = 0; i < width; i++) {
@@ -28,6 +26,11 @@ function refHead(major: number, argument: number): number[] {
     big >>= 8n;
   }
   return out.concat(tail);
+}
+
+function refHead(major: number, argument: number): number[] {
+  if (argument < 24) return [(major << 5) | argument];
+  return headOfWidth(major, argument, argument < 0x100 ? 1 : argument < 0x10000 ? 2 : argument < 0x1_0000_0000 ? 4 : 8);
 }
 
 function refEncode(value: Encodable): number[] {
@@ -388,15 +391,7 @@ function lenientHead(major: number, argument: number, random: Random): number[] 
   const shortest = refHead(major, argument);
   if (random() < 0.7) return shortest;
   const widths = [1, 2, 4, 8].filter((w) => argument < 2 ** (8 * w));
-  const width = widths[Math.floor(random() * widths.length)] ?? 8;
-  const out = [(major << 5) | (width === 1 ? 24 : width === 2 ? 25 : width === 4 ? 26 : 27)];
-  let big = BigInt(argument);
-  const tail: number[] = [];
-  for (let i = 0; i < width; i++) {
-    tail.unshift(Number(big & 0xffn));
-    big >>= 8n;
-  }
-  return out.concat(tail);
+  return headOfWidth(major, argument, widths[Math.floor(random() * widths.length)] ?? 8);
 }
 
 function lenientString(major: number, data: Uint8Array, random: Random, isText: boolean): number[] {

@@ -30,13 +30,14 @@ import { cryptoRandom, newTransactionId, randomInitialSequence } from '../random
 import { StatusCode } from '../status-code';
 import { ClientEngine, type CommandResult } from '../engine/client-engine';
 import { concretizeCpd, concretizingDecider, type Decider } from '../engine/decider';
-import type { EngineEvent, EngineOutput } from '../engine/output';
+import type { EngineOutput } from '../engine/output';
 import { EngineRunner } from '../engine/runner';
 import { ServerEngine, type ServerOrderRecord } from '../engine/server-engine';
 import { DtlsClientTransport } from '../transport/dtls-client';
 import { DtlsServer } from '../transport/dtls-server';
 import { PskTable } from '../transport/psk';
 import type { Inbound } from '../transport/transport';
+import { EventHub } from './helpers/event-hub';
 
 const ACME_KEY = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
 const GLOBEX_KEY = new Uint8Array(32).map((_, i) => (i * 53 + 7) & 0xff);
@@ -50,42 +51,9 @@ const WAIT_MS = 5000;
 const fromNow = (ms: number): DateTime => millisToDateTime(Math.ceil((Date.now() + ms) / 1000) * 1000);
 
 /** Every event of both runners, and waiters resolved by them ("web-first" waiting). */
-class EventLog {
-  readonly events: EngineEvent[] = [];
-  private waiters: { check: () => boolean; resolve: () => void }[] = [];
-
-  push = (event: EngineEvent): void => {
-    this.events.push(event);
-    this.poke();
-  };
-
-  /** Re-evaluates every waiter (after anything that may change state). */
-  poke(): void {
-    for (const waiter of [...this.waiters]) {
-      if (waiter.check()) {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /** Resolves as soon as `check()` holds (checked now and after every event); rejects after `ms`. */
-  until(what: string, check: () => boolean, ms = WAIT_MS): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        check,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${ms} ms waiting for: ${what}`));
-      }, ms);
-      this.waiters.push(waiter);
-    });
+class EventLog extends EventHub {
+  constructor() {
+    super(WAIT_MS);
   }
 
   /** Methods the engine of `side` put on the wire ('sent' events, not retransmissions). */

@@ -29,6 +29,7 @@ import { TlsClientTransport, TlsServerTransport, type TlsCredentials } from '../
 import type { MessageTransport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp';
 import type { Transport as TransportKind } from '../validation/peer';
+import { EventHub } from './helpers/event-hub';
 
 const REQUESTED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }] }];
 const TIMERS = { retransTimerMs: 400, maxRetries: 3 };
@@ -39,42 +40,6 @@ const closers: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
 });
-
-/** Resolves when `check()` holds, re-checked on every engine event; rejects after WAIT_MS. */
-function waiter() {
-  let waiters: { check: () => boolean; resolve: () => void }[] = [];
-  const events: EngineEvent[] = [];
-  const poke = () => {
-    for (const w of [...waiters]) {
-      if (w.check()) {
-        waiters = waiters.filter((x) => x !== w);
-        w.resolve();
-      }
-    }
-  };
-  const push = (event: EngineEvent) => {
-    events.push(event);
-    poke();
-  };
-  const until = (what: string, check: () => boolean): Promise<void> =>
-    check()
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          const w = {
-            check,
-            resolve: () => {
-              clearTimeout(timer);
-              resolve();
-            },
-          };
-          const timer = setTimeout(() => {
-            waiters = waiters.filter((x) => x !== w);
-            reject(new Error(`timed out waiting for: ${what}`));
-          }, WAIT_MS);
-          waiters.push(w);
-        });
-  return { events, push, poke, until };
-}
 
 /**
  * Runs one order through QUOTATION … ACK and WITHDRAW … ACK between a server and a client
@@ -87,7 +52,7 @@ async function negotiate(
   localEndpoint: ClientEngineDeps['localEndpoint'],
   options: { localKnownAtStart: boolean },
 ) {
-  const log = waiter();
+  const log = new EventHub(WAIT_MS);
   const server = new ServerEngine({ clock: systemClock, random: cryptoRandom, decider: concretizingDecider(), config: { transport: kind, timers: TIMERS } });
   const serverRunner = new EngineRunner({ core: server, transport: serverTransport, clock: systemClock, side: 'server', onEvent: log.push });
   const client = new ClientEngine({ clock: systemClock, random: cryptoRandom, localEndpoint, transport: kind, config: { timers: TIMERS } });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isDateTime, type DateTime } from '../date-time';
+import { asDateTime } from '../date-time';
 import type { SendEffect } from '../fsm/events';
 import {
   createClientOrder,
@@ -24,14 +24,10 @@ import {
   type ServerOrderState,
 } from '../fsm/server';
 
-function dt(text: string): DateTime {
-  if (!isDateTime(text)) throw new Error(`bad date-time ${text}`);
-  return text;
-}
-const RESPONSE_BY = dt('2026-05-01T10:00:00Z');
-const OFFER_BY = dt('2026-05-01T09:00:00Z');
-const MORE_TIME = dt('2026-05-01T11:00:00Z');
-const VALID_UNTIL = dt('2026-05-02T00:00:00Z');
+const RESPONSE_BY = asDateTime('2026-05-01T10:00:00Z');
+const OFFER_BY = asDateTime('2026-05-01T09:00:00Z');
+const MORE_TIME = asDateTime('2026-05-01T11:00:00Z');
+const VALID_UNTIL = asDateTime('2026-05-02T00:00:00Z');
 
 type Peer = 'client' | 'A' | 'B';
 type ServerName = 'A' | 'B';

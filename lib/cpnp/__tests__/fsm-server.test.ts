@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { isDateTime, type DateTime } from '../date-time';
+import { asDateTime } from '../date-time';
 import {
   SERVER_EVENT_TYPES,
   SERVER_TRANSITIONS,
@@ -15,12 +15,8 @@ import {
 } from '../fsm/server';
 import { SERVER_STATES, type ServerState } from '../fsm/states';
 
-function dt(text: string): DateTime {
-  if (!isDateTime(text)) throw new Error(`bad date-time ${text}`);
-  return text;
-}
-const T1 = dt('2026-03-01T10:00:00Z');
-const T2 = dt('2026-03-01T12:00:00Z');
+const T1 = asDateTime('2026-03-01T10:00:00Z');
+const T2 = asDateTime('2026-03-01T12:00:00Z');
 
 /** One sample of every event type (the mapped type makes the compiler demand all of them). */
 const SAMPLE: { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } = {
@@ -537,7 +533,7 @@ describe('server FSM: effects and state data', () => {
 
 const dateTimeArb = fc
   .integer({ min: 1_700_000_000, max: 1_900_000_000 })
-  .map((seconds) => dt(new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')));
+  .map((seconds) => asDateTime(new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')));
 const scheduleArb = fc.oneof(fc.constant(null), fc.constant(0 as const), dateTimeArb);
 const statusArb = fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8 as const);
 const activationTypeArb = fc.option(fc.constantFrom('permanent' as const, 'scheduled' as const), { nil: undefined });

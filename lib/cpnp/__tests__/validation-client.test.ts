@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Cpd } from '../cpd/types';
-import { asDateTime } from '../date-time';
 import { CLIENT_STATES, type ClientState } from '../fsm/states';
 import type { CpnpMessage } from '../message';
 import { Method, METHOD_CODES, methodName, type MethodCode } from '../method';
@@ -17,6 +16,7 @@ import {
   type ClientVerdict,
 } from '../validation/client-table';
 import { FOUR_TUPLE_PARTS, type PeerTuple } from '../validation/peer';
+import { messageFrom, mutate, NONCE, OFFERED, OTHER_HEX, REQUESTED, TXID, type Ids } from './helpers/validation-messages';
 
 const PEER: PeerTuple = {
   transport: 'dtls',
@@ -26,52 +26,11 @@ const PEER: PeerTuple = {
   serverPort: 7777,
   identity: 'provider-x',
 };
-const TXID = '00112233445566778899aabbccddeeff';
-const OTHER_HEX = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
-const NONCE = 'ffeeddccbbaa99887766554433221100';
-const REQUESTED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: { min: 10 } }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
-const OFFERED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: 10 }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
 const IN_SEQ = 1000;
 
-interface Ids {
-  seq: number;
-  txid: string;
-  customerOrderId: string;
-  providerOrderId?: string;
-  nonce: string;
-  cpd?: Cpd;
-}
-
-/** A well-formed message of any method carrying the given identifiers. */
+/** A message the server sends (ACK and FAIL in the server's form). */
 function messageFor(method: MethodCode, ids: Ids): CpnpMessage {
-  const base = { version: 1 as const, seq: ids.seq, txid: ids.txid, customerOrderId: ids.customerOrderId };
-  const poid = ids.providerOrderId ?? 'P-1';
-  const cpd = ids.cpd ?? OFFERED;
-  const at = asDateTime('2030-01-01T00:00:00Z');
-  switch (method) {
-    case Method.QUOTATION:
-      return { ...base, method, cpd };
-    case Method.PROCESSING:
-      return { ...base, method, providerOrderId: poid };
-    case Method.OFFER:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, validityOfferTime: at, cpd };
-    case Method.ACCEPT:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, cpd };
-    case Method.DECLINE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
-    case Method.ACK:
-      return { ...base, method, providerOrderId: poid, ...(ids.cpd === undefined ? {} : { cpd: ids.cpd }) };
-    case Method.CANCEL:
-      return { ...base, method, ...(ids.providerOrderId === undefined ? {} : { providerOrderId: ids.providerOrderId }) };
-    case Method.WITHDRAW:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
-    case Method.UPDATE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, expectedResponseTime: at, cpd };
-    case Method.FAIL:
-      return { ...base, method, statusCode: 1, ...(ids.providerOrderId === undefined ? {} : { providerOrderId: ids.providerOrderId }) };
-    case Method.ACTIVATE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, activationSchedule: null };
-  }
+  return messageFrom('server', method, ids);
 }
 
 function sessionFor(kind: TransactionKind, overrides: Partial<SessionEntry> = {}): SessionEntry {
@@ -138,10 +97,6 @@ function run(c: Case, lookup: ClientLookup = byTxid(c.candidate)): ClientVerdict
 function assertDrop(v: ClientVerdict, check: string, label: string): void {
   assert.equal(v.verdict, 'drop', `${label}: expected drop, got ${JSON.stringify(v)}`);
   if (v.verdict === 'drop') assert.equal(v.check, check, `${label}: ${v.reason}`);
-}
-
-function mutate(msg: CpnpMessage, patch: Record<string, unknown>): CpnpMessage {
-  return { ...msg, ...patch } as CpnpMessage;
 }
 
 describe('Table 5 as data (RFC 8921 10.1)', () => {

@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Cpd } from '../cpd/types';
-import { asDateTime } from '../date-time';
-import { SERVER_STATES, type ServerState } from '../fsm/states';
+import { CHILD_STATES, SERVER_STATES, type ServerState } from '../fsm/states';
 import type { CpnpMessage } from '../message';
 import { Method, METHOD_CODES, methodName, type MethodCode } from '../method';
 import type { SessionEntry } from '../session';
 import { StatusCode } from '../status-code';
 import { FOUR_TUPLE_PARTS, type PeerTuple } from '../validation/peer';
+import { messageFrom, mutate, NONCE, OFFERED, OTHER_HEX, REQUESTED, TXID, type Ids } from './helpers/validation-messages';
 import {
-  CHILD_STATES,
   SERVER_TABLE,
   validateOnServer,
   type AccessFilter,
@@ -30,52 +29,12 @@ const PEER: PeerTuple = {
 };
 /** Where an UPDATE / WITHDRAW / ACTIVATE arrives from: another transport session of the same customer. */
 const NEW_PEER: PeerTuple = { ...PEER, clientPort: 41234 };
-const TXID = '00112233445566778899aabbccddeeff';
 const AGREEMENT_TXID = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
-const OTHER_HEX = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
-const NONCE = 'ffeeddccbbaa99887766554433221100';
-const REQUESTED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: { min: 10 } }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
-const OFFERED: Cpd = [{ nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }], capacity: { inMbps: 10 }, conformance: { policing: 'police', outOfProfile: 'drop' } }];
 const IN_SEQ = 5000;
 
-interface Ids {
-  seq: number;
-  txid: string;
-  customerOrderId: string;
-  providerOrderId?: string;
-  nonce: string;
-  cpd?: Cpd;
-}
-
+/** A message the client sends (ACK and FAIL in the client's form). */
 function messageFor(method: MethodCode, ids: Ids): CpnpMessage {
-  const base = { version: 1 as const, seq: ids.seq, txid: ids.txid, customerOrderId: ids.customerOrderId };
-  const poid = ids.providerOrderId ?? 'P-1';
-  const cpd = ids.cpd ?? OFFERED;
-  const at = asDateTime('2030-01-01T00:00:00Z');
-  switch (method) {
-    case Method.QUOTATION:
-      return { ...base, method, cpd };
-    case Method.PROCESSING:
-      return { ...base, method, providerOrderId: poid };
-    case Method.OFFER:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, validityOfferTime: at, cpd };
-    case Method.ACCEPT:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, cpd };
-    case Method.DECLINE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
-    case Method.ACK:
-      return { ...base, method, providerOrderId: poid, expectedResponseTime: at };
-    case Method.CANCEL:
-      return { ...base, method, ...(ids.providerOrderId === undefined ? {} : { providerOrderId: ids.providerOrderId }) };
-    case Method.WITHDRAW:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce };
-    case Method.UPDATE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, expectedResponseTime: at, cpd };
-    case Method.FAIL:
-      return { ...base, method, statusCode: StatusCode.MORE_TIME_REJECTED, providerOrderId: poid };
-    case Method.ACTIVATE:
-      return { ...base, method, providerOrderId: poid, nonce: ids.nonce, activationSchedule: null };
-  }
+  return messageFrom('client', method, ids);
 }
 
 function session(overrides: Partial<SessionEntry> = {}): SessionEntry {
@@ -129,10 +88,6 @@ function validCase(row: ServerRow, state: ServerState = row.allowedStates[0] ?? 
 
 function run(c: Case, filter?: AccessFilter): ServerVerdict {
   return validateOnServer(c.msg, c.peer, c.lookup, filter === undefined ? {} : { accessFilter: filter });
-}
-
-function mutate(msg: CpnpMessage, patch: Record<string, unknown>): CpnpMessage {
-  return { ...msg, ...patch } as CpnpMessage;
 }
 
 /** The row refuses: FAIL(code) for requests, a silent drop for responses; `check` names the failed check. */

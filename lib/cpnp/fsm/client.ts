@@ -63,12 +63,12 @@ import {
   activationFromSchedule,
   activationOnAgreement,
   runTable,
-  type ActivationStatus,
+  send,
   type AlarmEffect,
   type CancelTimerEffect,
-  type NegotiationCycle,
   type NegotiationTerms,
   type NotifyEffect,
+  type OrderCycleState,
   type Outcome,
   type Refusal,
   type RuleTable,
@@ -97,25 +97,10 @@ export interface ClientOutstanding {
 /**
  * The persisted client-side order (plain JSON). Invariants are listed in clientOrderProblems.
  */
-export interface ClientOrderState {
-  state: ClientState;
-  /** The cycle in progress, or the last one once the order rests in Completed/Cancelled. */
-  cycle: NegotiationCycle;
-  /** A Completed agreement exists (also during an UPDATE cycle on top of it). */
-  hasAgreement: boolean;
-  /** Only in Cancelled. */
-  cancelReason?: CancelReason;
-  /** Why the last UPDATE cycle ended without a new agreement (the order stayed Completed). */
-  updateEndedBy?: CancelReason;
+export interface ClientOrderState extends OrderCycleState<ClientState> {
   /** ServerProcessing only: the new EXPECTED_OFFER_TIME the server asked for (9.2.2), unanswered. */
   moreTimeRequested?: DateTime;
   outstanding?: ClientOutstanding;
-  /** Terms of the cycle in progress. */
-  terms?: NegotiationTerms;
-  /** Activation type of the agreement (absent: active once negotiation ends, 9.1.10.3). */
-  activationType?: ActivationType;
-  /** Activation sub-state of the agreement; present exactly when hasAgreement. */
-  activation?: ActivationStatus;
 }
 
 export type ClientTimer = 'expectedResponse' | 'expectedOffer' | 'validityOffer' | 'retransmit' | 'withdrawalRetry';
@@ -224,11 +209,6 @@ export function isMoreTimeRequest(
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-const send = (method: SendEffect['method'], extra: Omit<SendEffect, 'type' | 'method'> = {}): SendEffect => ({
-  type: 'send',
-  method,
-  ...extra,
-});
 const start = (timer: ClientTimer, at?: DateTime): ClientEffect => ({ type: 'startTimer', timer, at });
 const stop = (...timers: ClientTimer[]): ClientEffect[] => timers.map((timer) => ({ type: 'cancelTimer', timer }));
 const notify = (what: ClientNotice): ClientEffect => ({ type: 'notify', what });

@@ -14,6 +14,7 @@ import type { ActivationSchedule } from '../message';
 import type { MethodName } from '../method';
 import type { ProcessingSubcodeValue } from '../processing-subcode';
 import type { StatusCodeValue } from '../status-code';
+import type { CancelReason } from './states';
 
 /**
  * Which negotiation cycle an order is in. An UPDATE re-runs the negotiation states on top of
@@ -66,6 +67,28 @@ export function activationOnAgreement(
 }
 
 /**
+ * What both machines persist about an order's negotiation cycles and its agreement (plain
+ * JSON); fsm/client.ts and fsm/server.ts add their own fields.
+ */
+export interface OrderCycleState<S extends string> {
+  state: S;
+  /** The cycle in progress, or the last one once the order rests in Completed/Cancelled. */
+  cycle: NegotiationCycle;
+  /** A Completed agreement exists (also during an UPDATE cycle on top of it). */
+  hasAgreement: boolean;
+  /** Only in Cancelled. */
+  cancelReason?: CancelReason;
+  /** Why the last UPDATE cycle ended without a new agreement (the order stayed Completed). */
+  updateEndedBy?: CancelReason;
+  /** Terms of the cycle in progress. */
+  terms?: NegotiationTerms;
+  /** Activation type of the agreement (absent: active once negotiation ends, 9.1.10.3). */
+  activationType?: ActivationType;
+  /** Activation sub-state of the agreement; present exactly when hasAgreement. */
+  activation?: ActivationStatus;
+}
+
+/**
  * Which CPD an ACK carries (RFC 8921 9.2.6). 'none': the ACK carries no CPD — the client's
  * ACK granting more time (wire-format.md section 3) and the ACK to an ACTIVATE (Figure 16).
  */
@@ -100,6 +123,13 @@ export interface SendEffect {
   activationSchedule?: ActivationSchedule;
   retransmission?: true;
 }
+
+/** A SendEffect for `method` with the given parameters. */
+export const send = (method: SendEffect['method'], extra: Omit<SendEffect, 'type' | 'method'> = {}): SendEffect => ({
+  type: 'send',
+  method,
+  ...extra,
+});
 
 /**
  * Start (or restart) a timer. `at` is an absolute deadline taken from a message; without it

@@ -87,12 +87,11 @@ import {
   activationFromSchedule,
   activationOnAgreement,
   runTable,
+  send,
   type AckCpd,
-  type ActivationStatus,
   type CancelTimerEffect,
-  type NegotiationCycle,
-  type NegotiationTerms,
   type NotifyEffect,
+  type OrderCycleState,
   type Outcome,
   type Refusal,
   type RuleTable,
@@ -100,19 +99,10 @@ import {
   type StartTimerEffect,
   type Step,
 } from './events';
-import { CANCEL_REASONS, SERVER_STATES, type CancelReason, type ServerState } from './states';
+import { CANCEL_REASONS, CHILD_STATES, SERVER_STATES, type CancelReason, type ServerState } from './states';
 
 /** The persisted server-side order (plain JSON). Invariants are listed in serverOrderProblems. */
-export interface ServerOrderState {
-  state: ServerState;
-  /** The cycle in progress, or the last one once the order rests in Completed/Cancelled. */
-  cycle: NegotiationCycle;
-  /** A Completed agreement exists (also during an UPDATE cycle on top of it). */
-  hasAgreement: boolean;
-  /** Only in Cancelled. */
-  cancelReason?: CancelReason;
-  /** Why the last UPDATE cycle ended without a new agreement (the order stayed Completed). */
-  updateEndedBy?: CancelReason;
+export interface ServerOrderState extends OrderCycleState<ServerState> {
   /** False when the client limited the negotiation to this server's domain (8.8, 9.1.10.3). */
   recursionAllowed: boolean;
   /** AwaitingProcessing only: an administrator must approve or reject (8.2, 12.2). */
@@ -127,12 +117,6 @@ export interface ServerOrderState {
   childAgreementsInCycle?: number;
   /** The agreement relies on child agreements, to be withdrawn with it. */
   agreementHasChildren?: true;
-  /** Terms of the cycle in progress. */
-  terms?: NegotiationTerms;
-  /** Activation type of the agreement (absent: active once negotiation ends, 9.1.10.3). */
-  activationType?: ActivationType;
-  /** Activation sub-state of the agreement; present exactly when hasAgreement. */
-  activation?: ActivationStatus;
 }
 
 export type ServerTimer = 'validityOffer' | 'retransmit' | 'child';
@@ -282,11 +266,6 @@ export function createServerOrder(options: ServerOrderOptions = {}): Step<Server
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-const send = (method: SendEffect['method'], extra: Omit<SendEffect, 'type' | 'method'> = {}): SendEffect => ({
-  type: 'send',
-  method,
-  ...extra,
-});
 const toChild = (method: SendEffect['method'], extra: Omit<SendEffect, 'type' | 'method' | 'to'> = {}): SendEffect =>
   send(method, { to: 'child', ...extra });
 const ack = (cpd: AckCpd): SendEffect => send('ACK', { cpd });
@@ -304,7 +283,6 @@ const CHILD_OPEN: readonly ServerState[] = [
   'ChildOfferProcessing',
   'ChildAcceptSent',
 ];
-const CHILD_STATES: readonly ServerState[] = ['ChildCreated', ...CHILD_OPEN, 'ChildCompleted'];
 
 /** 9.2.6: a CANCEL is answered with the Requested CPD, or the Offered one once an offer exists. */
 function cancelAckCpd(order: ServerOrderState): AckCpd {
@@ -840,7 +818,7 @@ export function serverOrderProblems(value: unknown): string[] {
   if (order.adminApprovalPending !== undefined && (order.adminApprovalPending !== true || state !== 'AwaitingProcessing')) {
     problems.push('adminApprovalPending only in AwaitingProcessing');
   }
-  if (order.moreTimeRequested !== undefined && state !== 'AwaitingProcessing' && !CHILD_STATES.includes(state)) {
+  if (order.moreTimeRequested !== undefined && state !== 'AwaitingProcessing' && !(CHILD_STATES as readonly ServerState[]).includes(state)) {
     problems.push('moreTimeRequested only before the offer');
   }
   if ((order.offerReserved === true) !== OFFERED.includes(state)) problems.push('offerReserved exactly while an offer is out');

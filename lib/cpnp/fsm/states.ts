@@ -17,6 +17,20 @@ export const CLIENT_STATES = [
 ] as const;
 export type ClientState = (typeof CLIENT_STATES)[number];
 
+/**
+ * The Child* states of 8.8 (Figure 9): the parent order while this server, acting as a CPNP
+ * client, negotiates a child order with another Provider.
+ */
+export const CHILD_STATES = [
+  'ChildCreated',
+  'ChildPQOSent',
+  'ChildServerProcessing',
+  'ChildOfferReceived',
+  'ChildOfferProcessing',
+  'ChildAcceptSent',
+  'ChildCompleted',
+] as const;
+
 /** Server side, RFC 8921 8.11.2 / Figure 9, including the Child* states of 8.8. */
 export const SERVER_STATES = [
   'PQOReceived',
@@ -26,13 +40,7 @@ export const SERVER_STATES = [
   'AcceptReceived',
   'Completed',
   'Cancelled',
-  'ChildCreated',
-  'ChildPQOSent',
-  'ChildServerProcessing',
-  'ChildOfferReceived',
-  'ChildOfferProcessing',
-  'ChildAcceptSent',
-  'ChildCompleted',
+  ...CHILD_STATES,
 ] as const;
 export type ServerState = (typeof SERVER_STATES)[number];
 

@@ -1,6 +1,6 @@
 import { cpdEquals } from '../cpd/equality';
 import type { Cpd } from '../cpd/types';
-import type { ServerState } from '../fsm/states';
+import { CHILD_STATES, type ServerState } from '../fsm/states';
 import type { ActivationType } from '../information-elements';
 import type { CpnpMessage, Hex16 } from '../message';
 import { Method, methodName, type MethodCode } from '../method';
@@ -52,27 +52,27 @@ export interface ServerRow {
 const TUPLE: readonly IdentifierKey[] = ['fourTuple', 'txid', 'customerOrderId'];
 const AGREEMENT: readonly ServerMatchKey[] = ['customerOrderId', 'providerOrderId', 'nonce'];
 
-/**
- * The Child* states of 8.8 (Figure 9): the parent order while this server, acting as a CPNP
- * client, negotiates a child order with another Provider. Table 6 has no rows for them. To the
+/*
+ * The Child* states of 8.8 (fsm/states.ts CHILD_STATES): Table 6 has no rows for them. To the
  * customer the order is still being processed, so what a customer may send while it awaits
  * processing stays valid there: CANCEL (9.2.7, "at any stage ... before an agreement is
  * reached") and the answer (ACK or FAIL 7) to a request for more time (9.2.2, subcode 2
  * "Request external resources"). The state machine accepts these in every Child* state.
  */
-export const CHILD_STATES: readonly ServerState[] = [
-  'ChildCreated',
-  'ChildPQOSent',
-  'ChildServerProcessing',
-  'ChildOfferReceived',
-  'ChildOfferProcessing',
-  'ChildAcceptSent',
-  'ChildCompleted',
-];
-
 const CHILD_STATES_NOTE =
   'The Child* states (8.8, Figure 9) are ours too: Table 6 has no rows for them, and to the customer an order ' +
   'whose child order runs is still awaiting processing.';
+
+/** The checks of the customer's answer to a request for more time (9.2.2): FAIL 7 refuses it, ACK grants it. */
+const MORE_TIME_ANSWER: Omit<ServerRow, 'id' | 'method' | 'source' | 'note'> = {
+  lookup: 'txid',
+  matchKeys: [...TUPLE, 'providerOrderId'],
+  allowedStates: ['AwaitingProcessing', ...CHILD_STATES],
+  requires: 'moreTimeRequested',
+  seqRule: 'greater',
+  accessFilter: false,
+  onFailure: 'drop',
+};
 
 /** RFC 8921 Table 6; 'extended' rows add checks or states, 'extension' rows are not in it. */
 export const SERVER_TABLE: readonly ServerRow[] = [
@@ -131,26 +131,14 @@ export const SERVER_TABLE: readonly ServerRow[] = [
   {
     id: 'FAIL',
     method: Method.FAIL,
-    lookup: 'txid',
-    matchKeys: [...TUPLE, 'providerOrderId'],
-    allowedStates: ['AwaitingProcessing', ...CHILD_STATES],
-    requires: 'moreTimeRequested',
-    seqRule: 'greater',
-    accessFilter: false,
-    onFailure: 'drop',
+    ...MORE_TIME_ANSWER,
     source: 'extended',
     note: `Table 6 lists AwaitingProcessing only. ${CHILD_STATES_NOTE} The server asks for more time there with subcode 2 (9.2.2).`,
   },
   {
     id: 'ACK',
     method: Method.ACK,
-    lookup: 'txid',
-    matchKeys: [...TUPLE, 'providerOrderId'],
-    allowedStates: ['AwaitingProcessing', ...CHILD_STATES],
-    requires: 'moreTimeRequested',
-    seqRule: 'greater',
-    accessFilter: false,
-    onFailure: 'drop',
+    ...MORE_TIME_ANSWER,
     source: 'extension',
     note: 'The client grants more time with ACK (9.2.2, 9.2.6); same checks and states as the FAIL row that refuses it.',
   },

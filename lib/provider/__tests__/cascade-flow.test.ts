@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SimulatedClock } from '../../cpnp/clock';
-import type { Cpd } from '../../cpnp/cpd/types';
 import { ClientEngine, type ClientEngineSnapshot } from '../../cpnp/engine/client-engine';
 import { ServerEngine, type ServerEngineSnapshot } from '../../cpnp/engine/server-engine';
 import { Simulation } from '../../cpnp/engine/simulation';
@@ -29,26 +28,10 @@ import {
   type PartnerCoordinatorSnapshot,
 } from '../partner-coordinator';
 import { loadPolicy, type Policy } from '../policy';
-import { examplePolicy, REPO_ROOT } from './fixtures';
+import { A_CLIENT, A_SERVER, CUSTOMER, ORDER, quote, runUntil } from './cascade-sim';
+import { CASCADE_CPD, examplePolicy, REPO_ROOT } from './fixtures';
 
 const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
-const CUSTOMER: Endpoint = { address: '192.0.2.10', port: 40000 };
-const A_SERVER: Endpoint = { address: '198.51.100.1', port: 8921 };
-const A_CLIENT: Endpoint = { address: '198.51.100.1', port: 41000 };
-const ORDER = 'C-1';
-
-/** A 1:1 service from a PE of provider A (pool "west") to an Oslo PE of Carrier B. */
-const REQUESTED: Cpd = [
-  {
-    nodes: [
-      { id: 'ce-paris', link: 'pe1:ge-0/0/1' },
-      { id: 'ce-oslo', link: 'carrier-b:osl-7' },
-    ],
-    qos: { kind: 'quantitative', delayMs: { max: 40 } },
-    capacity: { inMbps: { min: 50, pref: 100 }, outMbps: 100 },
-    conformance: { policing: 'police', outOfProfile: 'drop' },
-  },
-];
 
 /** examples/partner.yaml, automated: no administrative validation, no decision delay. */
 function partnerPolicy(change: (policy: Policy) => Policy = (p) => p): Policy {
@@ -138,16 +121,11 @@ class World {
   }
 
   quote(ies?: InformationElements): void {
-    const created = this.sim.apply('customer', this.customer.createOrder({ cpd: REQUESTED, server: A_SERVER, customerOrderId: ORDER, ...(ies ? { ies } : {}) }));
-    assert.ok(created.ok);
-    assert.ok(this.sim.apply('customer', this.customer.approve(ORDER)).ok);
-    assert.ok(this.sim.apply('customer', this.customer.sendQuotation(ORDER)).ok);
+    quote(this.sim, this.customer, CASCADE_CPD, ies);
   }
 
   run(until: () => boolean): void {
-    const result = this.sim.runUntil(until, { maxTimeMs: 3_600_000 });
-    assert.equal(result.reason, 'predicate', `stopped by ${result.reason}`);
-    assert.deepEqual(this.sim.errors, []);
+    runUntil(this.sim, until);
   }
 
   customerState(): string | undefined {

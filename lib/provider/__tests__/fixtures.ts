@@ -12,6 +12,22 @@ export function examplePolicy(): Policy {
   return loadPolicy(join(REPO_ROOT, 'examples', 'provider.yaml'));
 }
 
+/**
+ * A 1:1 service from a PE of Example Networks (examples/provider.yaml, pool "west") to an Oslo PE
+ * of its partner Carrier B ("carrier-b:*" links): the cascaded order of Figure 7 (RFC 8921 8.8).
+ */
+export const CASCADE_CPD: Cpd = [
+  {
+    nodes: [
+      { id: 'ce-paris', link: 'pe1:ge-0/0/1' },
+      { id: 'ce-oslo', link: 'carrier-b:osl-7' },
+    ],
+    qos: { kind: 'quantitative', delayMs: { max: 40 } },
+    capacity: { inMbps: { min: 50, pref: 100 }, outMbps: 100 },
+    conformance: { policing: 'police', outOfProfile: 'drop' },
+  },
+];
+
 /** A small policy: pool "core" (100/100) for "pe1:*", "edge" (1000/1000) for "pe2:*", partner "pb" for "pb:*". */
 export function smallPolicy(overrides: Record<string, unknown> = {}): Policy {
   return policyFromData({

@@ -34,12 +34,9 @@ import {
   type PartnerCoordinatorSnapshot,
 } from '../partner-coordinator';
 import { policyFromData, type Policy } from '../policy';
+import { A_CLIENT, A_SERVER, CUSTOMER, ORDER, quote, runUntil } from './cascade-sim';
 
 const T0 = Date.UTC(2026, 3, 1, 12, 0, 0);
-const CUSTOMER: Endpoint = { address: '192.0.2.10', port: 40000 };
-const A_SERVER: Endpoint = { address: '198.51.100.1', port: 8921 };
-const A_CLIENT: Endpoint = { address: '198.51.100.1', port: 41000 };
-const ORDER = 'C-1';
 
 /** Provider A: pool "core" for pe1:*, partners "pb" (pb:*) and "pc" (pc:*). */
 function policyA(overrides: Record<string, unknown> = {}): Policy {
@@ -174,15 +171,11 @@ class Rig {
   }
 
   quote(cpd: Cpd, ies?: InformationElements): void {
-    assert.ok(this.sim.apply('customer', this.customer.createOrder({ cpd, server: A_SERVER, customerOrderId: ORDER, ...(ies ? { ies } : {}) })).ok);
-    assert.ok(this.sim.apply('customer', this.customer.approve(ORDER)).ok);
-    assert.ok(this.sim.apply('customer', this.customer.sendQuotation(ORDER)).ok);
+    quote(this.sim, this.customer, cpd, ies);
   }
 
   run(until: () => boolean): void {
-    const result = this.sim.runUntil(until, { maxTimeMs: 3_600_000 });
-    assert.equal(result.reason, 'predicate', `stopped by ${result.reason}`);
-    assert.deepEqual(this.sim.errors, []);
+    runUntil(this.sim, until);
   }
 
   settle(): void {

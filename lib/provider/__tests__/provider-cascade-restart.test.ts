@@ -16,21 +16,18 @@
  * nothing (docs/provider-server.md section 8). This test is about the partner side.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parse as parseYaml } from 'yaml';
 import { systemClock } from '../../cpnp/clock';
-import type { Cpd } from '../../cpnp/cpd/types';
 import { ClientEngine, type CommandResult } from '../../cpnp/engine/client-engine';
 import type { EngineEvent } from '../../cpnp/engine/output';
 import { EngineRunner } from '../../cpnp/engine/runner';
-import { toHex } from '../../cpnp/hex';
 import { cryptoRandom } from '../../cpnp/random';
 import type { Endpoint } from '../../cpnp/transport/transport';
 import { UdpTransport } from '../../cpnp/transport/udp';
 import { openDatabase } from '../../db';
-import { CLIENT_TIMERS, EventHub, fromNow, keyOf, killChild, REPO_ROOT, spawnCpnp, tempDir, writePsk, type SpawnedProvider } from './provider-harness';
+import { CASCADE_CPD } from './fixtures';
+import { CLIENT_TIMERS, EventHub, fromNow, killChild, spawnCpnp, tempDir, writeCarrierB, writeExampleNetworks, type SpawnedProvider } from './provider-harness';
 
 /** A customer of A over loopback UDP: a client engine, its transport and its runner. */
 class UdpCustomer {
@@ -81,21 +78,14 @@ describe('provider restart during a cascaded negotiation (Figure 7)', () => {
     const hub = new EventHub();
 
     // Carrier B: examples/partner.yaml (QUOTATION under administrative validation), no decision delay.
-    const partnerData = parseYaml(readFileSync(join(REPO_ROOT, 'examples', 'partner.yaml'), 'utf8')) as Record<string, unknown>;
-    const bPolicy = join(dir, 'carrier-b.json');
-    writeFileSync(bPolicy, JSON.stringify({ ...partnerData, decisionDelay: 'immediate' }));
-    const bPsk = writePsk(dir, ['example-networks'], {}, 'carrier-b.psk.json');
+    const { policy: bPolicy, psk: bPsk } = writeCarrierB(dir, { decisionDelay: 'immediate' });
     const bDb = join(dir, 'carrier-b.db');
     const b = spawnCpnp(['provider', '--config', bPolicy, '--db', bDb, '--psk-file', bPsk, '--listen', '127.0.0.1:0', '--retrans-timer', '1s', '--log-level', 'debug'], { hub, env: { CPNP_PROVIDER_FAULT: '' } });
     children.push(b);
     const bPort = Number((await b.waitLog('B listening', (r) => r.event === 'listening')).port);
 
     // Example Networks: examples/provider.yaml, its partner entry pointed at B (section 9).
-    const providerData = parseYaml(readFileSync(join(REPO_ROOT, 'examples', 'provider.yaml'), 'utf8')) as { partners: Record<string, Record<string, unknown>> } & Record<string, unknown>;
-    const keyFile = join(dir, 'carrier-b.key');
-    writeFileSync(keyFile, toHex(keyOf('example-networks')), { mode: 0o600 });
-    const aPolicy = join(dir, 'example-networks.json');
-    writeFileSync(aPolicy, JSON.stringify({ ...providerData, partners: { 'carrier-b': { ...providerData.partners['carrier-b'], server: `127.0.0.1:${bPort}`, pskFile: keyFile } } }));
+    const aPolicy = writeExampleNetworks(dir, bPort);
     const aDb = join(dir, 'example-networks.db');
     let aPort = 0;
     const startA = async (): Promise<{ a: SpawnedProvider; localPorts: unknown }> => {
@@ -116,18 +106,7 @@ describe('provider restart during a cascaded negotiation (Figure 7)', () => {
 
     const customer = await UdpCustomer.start(hub);
     closers.push(() => customer.close());
-    const requested: Cpd = [
-      {
-        nodes: [
-          { id: 'ce-paris', link: 'pe1:ge-0/0/1' },
-          { id: 'ce-oslo', link: 'carrier-b:osl-7' },
-        ],
-        qos: { kind: 'quantitative', delayMs: { max: 40 } },
-        capacity: { inMbps: { min: 50, pref: 100 }, outMbps: 100 },
-        conformance: { policing: 'police', outOfProfile: 'drop' },
-      },
-    ];
-    const id = await customer.run((c) => c.createOrder({ cpd: requested, server, customerOrderId: 'C-cascade-restart', expectedResponseTime: fromNow(120_000) }));
+    const id = await customer.run((c) => c.createOrder({ cpd: CASCADE_CPD, server, customerOrderId: 'C-cascade-restart', expectedResponseTime: fromNow(120_000) }));
     await customer.run((c) => c.approve(id));
     await customer.run((c) => c.sendQuotation(id));
 

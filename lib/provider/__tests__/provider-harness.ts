@@ -5,11 +5,12 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { systemClock } from '../../cpnp/clock';
 import type { Cpd } from '../../cpnp/cpd/types';
 import { millisToDateTime, type DateTime } from '../../cpnp/date-time';
@@ -21,6 +22,7 @@ import { cryptoRandom } from '../../cpnp/random';
 import { DtlsClientTransport } from '../../cpnp/transport/dtls-client';
 import { toHex } from '../../cpnp/hex';
 import type { Endpoint } from '../../cpnp/transport/transport';
+import { EventHub } from '../../cpnp/__tests__/helpers/event-hub';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const CPNP_BIN = join(REPO_ROOT, 'bin', 'cpnp.mjs');
@@ -80,52 +82,33 @@ export function writePsk(dir: string, identities: readonly string[], customers: 
   return file;
 }
 
+// --- Example Networks and its partner Carrier B (examples/*.yaml, RFC 8921 Figure 7) -----------
+
+function readExample(name: string): Record<string, unknown> {
+  return parseYaml(readFileSync(join(REPO_ROOT, 'examples', name), 'utf8')) as Record<string, unknown>;
+}
+
+/** Carrier B: examples/partner.yaml with `overrides`, and a PSK file that knows Example Networks' identity. */
+export function writeCarrierB(dir: string, overrides: Record<string, unknown>): { policy: string; psk: string } {
+  const policy = join(dir, 'carrier-b.json');
+  writeFileSync(policy, JSON.stringify({ ...readExample('partner.yaml'), ...overrides }));
+  return { policy, psk: writePsk(dir, ['example-networks'], {}, 'carrier-b.psk.json') };
+}
+
+/** Example Networks: examples/provider.yaml, its partner entry pointed at Carrier B on 127.0.0.1:`bPort` (section 9). */
+export function writeExampleNetworks(dir: string, bPort: number): string {
+  const data = readExample('provider.yaml') as { partners: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+  const keyFile = join(dir, 'carrier-b.key');
+  writeFileSync(keyFile, toHex(keyOf('example-networks')), { mode: 0o600 });
+  const policy = join(dir, 'example-networks.json');
+  writeFileSync(policy, JSON.stringify({ ...data, partners: { 'carrier-b': { ...data.partners['carrier-b'], server: `127.0.0.1:${bPort}`, pskFile: keyFile } } }));
+  return policy;
+}
+
 // --- waiting on events -----------------------------------------------------------------------
 
 /** Waiters re-checked after every event pushed (from clients, the server, child processes). */
-export class EventHub {
-  readonly events: EngineEvent[] = [];
-  private waiters: { check: () => boolean; resolve: () => void }[] = [];
-
-  push = (event: EngineEvent): void => {
-    this.events.push(event);
-    this.poke();
-  };
-
-  poke(): void {
-    for (const waiter of [...this.waiters]) {
-      let done = false;
-      try {
-        done = waiter.check();
-      } catch {
-        done = false;
-      }
-      if (done) {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /** Resolves as soon as `check()` holds (now, or after any later event); rejects after `ms`. */
-  until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        check,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${ms} ms waiting for: ${what}`));
-      }, ms);
-      this.waiters.push(waiter);
-    });
-  }
-}
+export { EventHub };
 
 // --- a real CPNP client ------------------------------------------------------------------------
 

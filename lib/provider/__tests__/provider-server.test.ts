@@ -14,13 +14,8 @@
  * No sleeps: every wait resolves on an engine event, with a timeout naming what was awaited.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse as parseYaml } from 'yaml';
 import { decodeMessage, encodeMessage } from '../../cpnp/codec';
-import type { Cpd } from '../../cpnp/cpd/types';
-import { toHex } from '../../cpnp/hex';
 import type { CpnpMessage } from '../../cpnp/message';
 import { Method, type MethodName } from '../../cpnp/method';
 import { ProcessingSubcode } from '../../cpnp/processing-subcode';
@@ -32,7 +27,8 @@ import { adminCall } from '../admin-http';
 import { parseProviderArgs } from '../config';
 import { createJsonLogger, silentLogger } from '../logger';
 import { startProvider, type RunningProvider } from '../server';
-import { cpd, EventHub, fromNow, keyOf, REPO_ROOT, TestClient, tempDir, writePolicy, writePsk } from './provider-harness';
+import { CASCADE_CPD } from './fixtures';
+import { cpd, EventHub, fromNow, keyOf, TestClient, tempDir, writeCarrierB, writeExampleNetworks, writePolicy, writePsk } from './provider-harness';
 
 const IDENTITIES = ['acme', 'globex', 'initech'];
 
@@ -451,37 +447,19 @@ describe('two providers side by side, one the partner of the other (Figure 7 ove
     const dir = tempDir({ after });
     const hub = new EventHub();
     // Carrier B: examples/partner.yaml, automated for the test.
-    const partnerData = parseYaml(readFileSync(join(REPO_ROOT, 'examples', 'partner.yaml'), 'utf8')) as Record<string, unknown>;
-    const bPolicy = join(dir, 'carrier-b.json');
-    writeFileSync(bPolicy, JSON.stringify({ ...partnerData, decisionModes: { QUOTATION: 'automated' }, decisionDelay: 'immediate' }));
-    const bPsk = writePsk(dir, ['example-networks'], {}, 'carrier-b.psk.json');
+    const { policy: bPolicy, psk: bPsk } = writeCarrierB(dir, { decisionModes: { QUOTATION: 'automated' }, decisionDelay: 'immediate' });
     const b = await startProvider(parseProviderArgs(['--config', bPolicy, '--listen', '127.0.0.1:0', '--psk-file', bPsk], { cwd: dir }), { logger: silentLogger, onEvent: hub.push });
     closers.push(() => b.close());
 
     // Example Networks: examples/provider.yaml, its partner pointed at B.
-    const providerData = parseYaml(readFileSync(join(REPO_ROOT, 'examples', 'provider.yaml'), 'utf8')) as { partners: Record<string, Record<string, unknown>> } & Record<string, unknown>;
-    const keyFile = join(dir, 'carrier-b.key');
-    writeFileSync(keyFile, toHex(keyOf('example-networks')), { mode: 0o600 });
-    const aPolicy = join(dir, 'example-networks.json');
-    writeFileSync(aPolicy, JSON.stringify({ ...providerData, partners: { 'carrier-b': { ...providerData.partners['carrier-b'], server: `127.0.0.1:${b.endpoint.port}`, pskFile: keyFile } } }));
+    const aPolicy = writeExampleNetworks(dir, b.endpoint.port);
     const aPsk = writePsk(dir, ['acme'], {}, 'example-networks.psk.json');
     const a = await startProvider(parseProviderArgs(['--config', aPolicy, '--listen', '127.0.0.1:0', '--psk-file', aPsk], { cwd: dir }), { logger: silentLogger, onEvent: hub.push });
     closers.push(() => a.close());
 
     const customer = new TestClient('acme', hub);
     closers.push(() => customer.close());
-    const requested: Cpd = [
-      {
-        nodes: [
-          { id: 'ce-paris', link: 'pe1:ge-0/0/1' },
-          { id: 'ce-oslo', link: 'carrier-b:osl-7' },
-        ],
-        qos: { kind: 'quantitative', delayMs: { max: 40 } },
-        capacity: { inMbps: { min: 50, pref: 100 }, outMbps: 100 },
-        conformance: { policing: 'police', outOfProfile: 'drop' },
-      },
-    ];
-    const id = await customer.place(a.endpoint, 'C-cascade', requested);
+    const id = await customer.place(a.endpoint, 'C-cascade', CASCADE_CPD);
     await hub.until('the merged OFFER', () => customer.state(id) === 'OfferReceived', 20_000);
     const processing = customer.events.find((e) => e.kind === 'received' && e.method === 'PROCESSING' && e.orderId === id);
     assert.ok(processing, 'PROCESSING first');
