@@ -50,8 +50,8 @@ export default defineConfig({
     env: {
       PORT: String(PORT),
       NEXT_TELEMETRY_DISABLED: '1',
-      CPNP_PROVIDER_PORT: '18921',
-      CPNP_PARTNER_PORT: '18922',
+      CPNP_PROVIDER_PORT: process.env.E2E_PROVIDER_PORT ?? '18921',
+      CPNP_PARTNER_PORT: process.env.E2E_PARTNER_PORT ?? '18922',
       CPNP_DATA_DIR: 'test-results/e2e-data',
     },
     // A production build takes one to two minutes on two cores.
