@@ -435,9 +435,14 @@ describe('client engine: DECLINE, WITHDRAW, UPDATE, ACTIVATE (Figures 13-16)', (
     assert.equal(withdraw.providerOrderId, 'P-A');
     assert.deepEqual(withdraw.cpd, OFFERED);
     const pending = order(w, id).fsm.outstanding;
-    assert.deepEqual(pending, { method: 'WITHDRAW', retransmitting: false }, 'interim PROCESSING stops retransmission');
-    w.sim.advance(60_000);
+    assert.deepEqual(pending, { method: 'WITHDRAW', retransmitting: false, interim: 1 }, 'interim PROCESSING stops retransmission');
+    w.sim.advance(59_000);
     assert.equal(clientSends(w, 'WITHDRAW').length, 1);
+    // C9: the request keeps a deadline: re-sent (same bytes) after the re-query interval.
+    w.sim.advance(1_000);
+    const copies = clientSends(w, 'WITHDRAW');
+    assert.equal(copies.length, 2);
+    assert.deepEqual(copies[1]?.bytes, copies[0]?.bytes);
     w.sim.apply('A', w.a.push(CLIENT, w.a.reply(withdraw, { method: Method.ACK, providerOrderId: 'P-A', cpd: [] })));
     w.sim.runUntilIdle();
     assert.equal(order(w, id).fsm.outstanding, undefined);
@@ -624,9 +629,11 @@ describe('client engine: answers the state machine expects in states Table 5 did
     const { id } = updateOffered(w);
     ok(w.sim.apply('client', w.client.cancel(id)));
     w.sim.advance(100);
-    assert.deepEqual(order(w, id).fsm.outstanding, { method: 'CANCEL', retransmitting: false });
-    w.sim.advance(60_000);
+    assert.deepEqual(order(w, id).fsm.outstanding, { method: 'CANCEL', retransmitting: false, interim: 1 });
+    w.sim.advance(59_000);
     assert.equal(clientSends(w, 'CANCEL').length, 1);
+    w.sim.advance(1_000);
+    assert.equal(clientSends(w, 'CANCEL').length, 2, 'C9: re-queried after the interval');
     assert.ok(cancel);
     w.sim.apply('A', w.a.push(CLIENT, w.a.reply(cancel, { method: Method.ACK, providerOrderId: 'P-A', cpd: UPDATED })));
     w.sim.runUntilIdle();
@@ -865,16 +872,6 @@ describe('client engine: CANCEL in every cancellable state', () => {
       },
       pid: true,
     },
-    {
-      state: 'AcceptSent',
-      reach: (w, id) => {
-        w.a.handlers.ACCEPT = () => [];
-        runTo(w, id, 'OfferReceived');
-        ok(w.sim.apply('client', w.client.accept(id)));
-        w.sim.advance(50);
-      },
-      pid: true,
-    },
   ];
   for (const c of cases) {
     test(`${c.state}: CANCEL in the same transaction, ACK closes it`, () => {
@@ -897,6 +894,23 @@ describe('client engine: CANCEL in every cancellable state', () => {
       assert.equal(clientSends(w, 'CANCEL').length, 1);
     });
   }
+
+  test('AcceptSent: no CANCEL crosses the ACK (C23); the ACCEPT\'s answer decides, an agreement is withdrawn at once', () => {
+    const w = world();
+    const id = place(w);
+    runTo(w, id, 'OfferReceived');
+    ok(w.sim.apply('client', w.client.accept(id)));
+    ok(w.sim.apply('client', w.client.cancel(id)));
+    assert.equal(w.client.state(id), 'AcceptSent');
+    assert.equal(order(w, id).fsm.cancelRequested, true);
+    const again = w.client.cancel(id);
+    assert.equal(again.ok, false);
+    if (!again.ok) assert.equal(again.code, 'cancel-pending');
+    w.sim.runUntilIdle();
+    assert.equal(clientSends(w, 'CANCEL').length, 0);
+    assert.equal(clientSends(w, 'WITHDRAW').length, 1);
+    assert.equal(order(w, id).fsm.cancelReason, 'withdrawn');
+  });
 
   test('Completed: CANCEL is refused and nothing changes', () => {
     const w = world();
