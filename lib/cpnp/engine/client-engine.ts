@@ -32,6 +32,7 @@ import type { ActivationType, InformationElements } from '../information-element
 import { CPNP_VERSION, type ActivationSchedule, type CpnpMessage, type Hex16 } from '../message';
 import { Method, methodName, type MethodName } from '../method';
 import type { RandomSource } from '../random';
+import { StatusCode } from '../status-code';
 import {
   acceptIncoming,
   answerRetransmission,
@@ -61,6 +62,7 @@ import {
 import type { Endpoint, Inbound } from '../transport/transport';
 import { validateOnClient, type ClientCandidate } from '../validation/client-table';
 import { normalizeAddress, type PeerTuple, type Transport } from '../validation/peer';
+import { TimerQueue } from './timer-queue';
 import { emptyOutput, type EngineCore, type EngineEvent, type EngineEventData, type EngineEventKind, type EngineOutput } from './output';
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +248,9 @@ export interface ClientOrderRecord {
   moreTimeSubcode?: ProcessingSubcodeValue;
   /** Parallel negotiation (8.10): the group this order belongs to. */
   groupId?: string;
+  /** The Transaction-ID re-pinned to a new local endpoint after a restore (8.3): a FAIL 1 in it
+   * may only mean "wrong 4-tuple", so it is not taken as the answer to the request. */
+  repinned?: string;
 }
 
 export interface ClientEngineStats {
@@ -257,6 +262,12 @@ export interface ClientEngineStats {
   duplicates: number;
   /** Dropped inbound messages by cause: decode, unknown-server, lookup, fourTuple, seq, state, fsm... */
   dropped: Record<string, number>;
+}
+
+/** What one step changed (the runner's commit hook): the orders to write, the ids evicted. */
+export interface ClientChanges {
+  orders: ClientOrderRecord[];
+  evicted: string[];
 }
 
 export interface ClientEngineSnapshot {
@@ -341,8 +352,30 @@ interface StepContext {
   retransmitNext?: Timer;
 }
 
+function endpointKey(e: Endpoint): string {
+  return `${normalizeAddress(e.address)}|${e.port}`;
+}
+
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && normalizeAddress(a.address) === normalizeAddress(b.address);
+}
+
+/** Typed facts of a message the client sends (EngineEventData). */
+function sentData(message: CpnpMessage): EngineEventData {
+  switch (message.method) {
+    case Method.DECLINE:
+      return message.reasons === undefined ? {} : { declineReasons: [...message.reasons] };
+    case Method.FAIL:
+      return { statusCode: message.statusCode };
+    case Method.QUOTATION:
+    case Method.UPDATE:
+    case Method.ACK:
+      return message.expectedResponseTime === undefined ? {} : { expectedResponseTime: message.expectedResponseTime };
+    case Method.ACTIVATE:
+      return { activationSchedule: message.activationSchedule };
+    default:
+      return {};
+  }
 }
 
 function clone<T>(value: T): T {
@@ -367,6 +400,12 @@ export class ClientEngine implements EngineCore {
   private readonly byTxid = new Map<string, string>();
   /** Finished orders evicted from memory: id → server (still ours: ids stay unique, section 13). */
   private readonly evicted = new Map<string, Endpoint>();
+  /** Live orders per server endpoint: "is this a server we negotiate with" in O(1). */
+  private readonly serverCount = new Map<string, number>();
+  /** Each order's earliest timer (O(log n) nextDue and tick). */
+  private readonly timerQueue = new TimerQueue();
+  /** The undo log of the step in progress (begin() … settle()/rollback()). */
+  private journal: { undo: Map<string, ClientOrderRecord | undefined>; evicted: Map<string, Endpoint | undefined>; stats: ClientEngineStats } | undefined;
   private statsValue: ClientEngineStats = { received: 0, processed: 0, sent: 0, retransmitted: 0, duplicates: 0, dropped: {} };
 
   constructor(deps: ClientEngineDeps) {
@@ -412,20 +451,16 @@ export class ClientEngine implements EngineCore {
 
   // --- EngineCore ------------------------------------------------------------------------
 
+  /** The earliest timer of all orders: O(log n), from the timer queue. */
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const rec of this.orderMap.values()) {
-      const t = firstTimer(rec.timers);
-      if (t !== undefined && (next === undefined || t.dueAt < next)) next = t.dueAt;
-    }
-    return next;
+    return this.timerQueue.peek();
   }
 
-  /** Fires every timer due at clock.now(), order by order, each in due order. */
+  /** Fires every timer due at clock.now(), earliest order first, each order's in due order. */
   tick(): EngineOutput {
     const out = emptyOutput();
     const now = this.clock.now();
-    for (const id of [...this.orderMap.keys()]) {
+    for (const id of this.timerQueue.popDue(now)) {
       // Each firing removes its timer or moves it to the future; the bound is a safety net.
       for (let guard = 0; guard < 64; guard++) {
         const rec = this.orderMap.get(id);
@@ -433,8 +468,118 @@ export class ClientEngine implements EngineCore {
         if (rec === undefined || due === undefined) break;
         this.fireTimer(rec, due, out);
       }
+      const rec = this.orderMap.get(id);
+      if (rec !== undefined) this.timerQueue.set(id, firstTimer(rec.timers)?.dueAt);
     }
     return out;
+  }
+
+  // --- per-order persistence (the runner's commit hook, docs/client-engine.md section 8) ----
+
+  /**
+   * Starts recording a step: every order changed from now on keeps its previous version, so
+   * that rollback() can put the engine back exactly where it was. The runner calls begin()
+   * before each input when a commit hook is configured; without it nothing is recorded.
+   */
+  begin(): void {
+    this.journal = { undo: new Map(), evicted: new Map(), stats: clone(this.statsValue) };
+  }
+
+  /** The orders changed (or created) since begin(), as copies, and the ids evicted. */
+  changes(): ClientChanges {
+    const journal = this.journal;
+    if (journal === undefined) return { orders: [], evicted: [] };
+    const orders: ClientOrderRecord[] = [];
+    const evicted: string[] = [];
+    for (const id of journal.undo.keys()) {
+      const rec = this.orderMap.get(id);
+      if (rec !== undefined) orders.push(clone(rec));
+      else if (this.evicted.has(id)) evicted.push(id);
+    }
+    return { orders, evicted };
+  }
+
+  /** The step is stored: forget its undo log. */
+  settle(): void {
+    this.journal = undefined;
+  }
+
+  /** The step could not be stored: every order changed since begin() goes back to what it was. */
+  rollback(): void {
+    const journal = this.journal;
+    this.journal = undefined;
+    if (journal === undefined) return;
+    for (const [id, previous] of journal.undo) {
+      const current = this.orderMap.get(id);
+      if (current !== undefined) {
+        this.unindex(current);
+        this.orderMap.delete(id);
+      }
+      if (previous !== undefined) {
+        this.orderMap.set(id, previous);
+        this.index(previous);
+      }
+    }
+    for (const [id, server] of journal.evicted) {
+      if (server === undefined) this.evicted.delete(id);
+      else this.evicted.set(id, server);
+    }
+    this.statsValue = journal.stats;
+  }
+
+  /**
+   * Adds one order read back from storage (restore per order). Throws RangeError when the
+   * record is invalid or the id is live already. A transaction whose local endpoint is no longer
+   * the transport's (the process came back on another local port, always with TLS) is re-pinned:
+   * its local half becomes unknown again, so the next valid response on the new port fixes it
+   * (section 5a), and the request is re-sent from there under 11.4.
+   */
+  load(record: ClientOrderRecord): CommandResult {
+    const out = this.tick();
+    const rec = clone(record);
+    const problems = clientOrderProblems(rec?.fsm);
+    if (typeof rec?.customerOrderId !== 'string' || problems.length > 0 || !Array.isArray(rec.timers)) {
+      throw new RangeError(`order ${String(rec?.customerOrderId)} is invalid: ${problems.join('; ')}`);
+    }
+    if (this.orderMap.has(rec.customerOrderId)) throw new RangeError(`order ${rec.customerOrderId} is loaded already`);
+    const local = emptyOutput();
+    this.repin(rec, local);
+    this.remember(rec.customerOrderId);
+    this.evicted.delete(rec.customerOrderId);
+    this.store(rec, local, out);
+    return { ...out, ok: true, orderId: rec.customerOrderId };
+  }
+
+  /**
+   * Removes a finished order from memory (reload it with load()). Finished: Completed or
+   * Cancelled, no request outstanding, no timer, no open alarm. Its id stays reserved.
+   */
+  evict(id: string): CommandResult {
+    const out = this.tick();
+    const rec = this.orderMap.get(id);
+    if (rec === undefined) return this.refused(out, id, 'evict', 'unknown-order', `unknown order ${id}`);
+    const finished =
+      (rec.fsm.state === 'Completed' || rec.fsm.state === 'Cancelled') &&
+      rec.fsm.outstanding === undefined &&
+      rec.timers.length === 0 &&
+      !(rec.alarms ?? []).some((a) => a.open);
+    if (!finished) return this.refused(out, id, 'evict', 'wrong-state', 'only finished orders (no request, timer or open alarm) are evicted');
+    this.remember(id);
+    this.unindex(rec);
+    this.orderMap.delete(id);
+    this.evicted.set(id, clone(rec.server));
+    out.events.push(this.event('info', { cause: 'evicted', orderId: id }));
+    return { ...out, ok: true, orderId: id };
+  }
+
+  /** Whether an order id is in memory ('live'), evicted, or unknown. */
+  presence(id: string): 'live' | 'evicted' | 'unknown' {
+    return this.orderMap.has(id) ? 'live' : this.evicted.has(id) ? 'evicted' : 'unknown';
+  }
+
+  /** How many orders are in memory. */
+  get size(): number {
+    return this.orderMap.size;
   }
 
   /**
@@ -492,6 +637,12 @@ export class ClientEngine implements EngineCore {
         this.dropped(out, 'providerOrderId', 'the provider order identifier is one of our customer order identifiers', inbound.from, msg);
         return out;
       }
+    }
+    if (msg.method === Method.FAIL && msg.statusCode === StatusCode.MESSAGE_VALIDATION_ERROR && rec.repinned === msg.txid.toLowerCase()) {
+      // 8.3: the server binds the transaction to its old 4-tuple and refuses the copy sent from
+      // the new port; that refusal says nothing about the request (e.g. an agreement may exist).
+      this.dropped(out, 'repinned', 'FAIL 1 in a transaction re-pinned after a restore: not an answer', inbound.from, msg);
+      return out;
     }
     const event = this.inboundEvent(rec, msg);
     if (event === undefined) {
@@ -782,7 +933,7 @@ export class ClientEngine implements EngineCore {
       }
       if (engine.orderMap.has(rec.customerOrderId)) throw new RangeError(`duplicate order ${rec.customerOrderId}`);
       engine.orderMap.set(rec.customerOrderId, rec);
-      if (rec.session !== undefined) engine.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
+      engine.index(rec);
     }
     if (snap.stats !== undefined) engine.statsValue = snap.stats;
     return engine;
@@ -835,8 +986,57 @@ export class ClientEngine implements EngineCore {
   }
 
   private knownServer(from: Endpoint): boolean {
-    for (const rec of this.orderMap.values()) if (sameEndpoint(rec.server, from)) return true;
-    return false;
+    return (this.serverCount.get(endpointKey(from)) ?? 0) > 0;
+  }
+
+  /** Index entries of an order: its current Transaction-ID, its server, its earliest timer. */
+  private index(rec: ClientOrderRecord): void {
+    const id = rec.customerOrderId;
+    if (rec.session !== undefined) this.byTxid.set(rec.session.txid.toLowerCase(), id);
+    const key = endpointKey(rec.server);
+    this.serverCount.set(key, (this.serverCount.get(key) ?? 0) + 1);
+    this.timerQueue.set(id, firstTimer(rec.timers)?.dueAt);
+  }
+
+  private unindex(rec: ClientOrderRecord): void {
+    const id = rec.customerOrderId;
+    if (rec.session !== undefined) {
+      const txid = rec.session.txid.toLowerCase();
+      if (this.byTxid.get(txid) === id) this.byTxid.delete(txid);
+    }
+    const key = endpointKey(rec.server);
+    const count = (this.serverCount.get(key) ?? 0) - 1;
+    if (count > 0) this.serverCount.set(key, count);
+    else this.serverCount.delete(key);
+    this.timerQueue.set(id, undefined);
+  }
+
+  /** Journals the version of order `id` before the step's first change to it. */
+  private remember(id: string): void {
+    const journal = this.journal;
+    if (journal === undefined || journal.undo.has(id)) return;
+    journal.undo.set(id, this.orderMap.get(id));
+    journal.evicted.set(id, this.evicted.get(id));
+  }
+
+  /**
+   * Restore on another local port: a transaction whose local endpoint differs from the one the
+   * transport reports now is re-pinned (section 5a: unknown until the first valid response).
+   */
+  private repin(rec: ClientOrderRecord, out: EngineOutput): void {
+    if (rec.session === undefined || rec.local === undefined || rec.pinnedLocal !== undefined) return;
+    const now = this.resolveLocal(rec);
+    if (now !== undefined && sameEndpoint(now, rec.local)) return;
+    const before = rec.local;
+    delete rec.local;
+    rec.repinned = rec.session.txid.toLowerCase();
+    rec.session = { ...rec.session, peer: { ...rec.session.peer, clientAddress: UNKNOWN_LOCAL.address, clientPort: UNKNOWN_LOCAL.port } };
+    this.emit(out, rec, 'info', {
+      cause: 'local-endpoint',
+      detail: `restored away from ${before.address}:${before.port}: the local endpoint is learnt again`,
+      txid: rec.session.txid,
+    });
+    if (now !== undefined) this.fixLocal(rec, now, out, 'reported by the transport after a restore');
   }
 
   /** What validation (Table 5) sees of an order: its current transaction and its real state. */
@@ -976,7 +1176,10 @@ export class ClientEngine implements EngineCore {
   ): CommandResult {
     const out = this.tick();
     const rec = this.orderMap.get(id);
-    if (rec === undefined) return this.refused(out, id, name, 'unknown-order', `unknown order ${id}`);
+    if (rec === undefined) {
+      const why = this.evicted.has(id) ? `order ${id} is evicted: load() it first` : `unknown order ${id}`;
+      return this.refused(out, id, name, 'unknown-order', why);
+    }
     const draft = clone(rec);
     prepare?.(draft);
     const outcome = transitionClient(draft.fsm, event);
@@ -1220,6 +1423,7 @@ export class ClientEngine implements EngineCore {
         this.random,
       );
       draft.sent = undefined;
+      delete draft.repinned;
       if (local === undefined) {
         this.emit(out, draft, 'info', {
           cause: 'local-endpoint',
@@ -1247,7 +1451,7 @@ export class ClientEngine implements EngineCore {
     draft.sent = { ref, hex: toHex(bytes), message };
     out.sends.push({ to: clone(draft.server), bytes, message });
     this.statsValue.sent++;
-    this.emit(out, draft, 'sent', { cause: effect.method, method: effect.method, seq, txid: session.txid, peer: draft.server });
+    this.emit(out, draft, 'sent', { cause: effect.method, method: effect.method, seq, txid: session.txid, peer: draft.server, data: sentData(message) });
   }
 
   /** Puts the cached bytes of the last message on the wire again: same seq (11.1.1, 11.4). */
@@ -1372,14 +1576,14 @@ export class ClientEngine implements EngineCore {
   /** Commits a draft order and appends its output. */
   private store(rec: ClientOrderRecord, local: EngineOutput, out: EngineOutput): void {
     rec.updatedAt = this.clock.now();
-    const previous = this.orderMap.get(rec.customerOrderId);
-    if (previous?.session !== undefined && previous.session.txid !== rec.session?.txid) {
-      this.byTxid.delete(previous.session.txid.toLowerCase());
-    }
-    if (rec.session !== undefined) this.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
-    rec.history.push(...local.events.filter((e) => e.orderId === rec.customerOrderId).map(clone));
+    const id = rec.customerOrderId;
+    this.remember(id);
+    const previous = this.orderMap.get(id);
+    if (previous !== undefined) this.unindex(previous);
+    rec.history.push(...local.events.filter((e) => e.orderId === id).map(clone));
     if (rec.history.length > this.config.historyLimit) rec.history.splice(0, rec.history.length - this.config.historyLimit);
-    this.orderMap.set(rec.customerOrderId, rec);
+    this.orderMap.set(id, rec);
+    this.index(rec);
     out.sends.push(...local.sends);
     out.events.push(...local.events);
   }

@@ -162,3 +162,20 @@ export interface EngineCore {
   /** The earliest pending timer (ms since epoch), or undefined when none. */
   nextDue(): number | undefined;
 }
+
+/**
+ * A core that can record one step and undo it (the client engine): the runner's commit hook
+ * writes `changes()` and then settles, or rolls back when the write failed, so that memory never
+ * runs ahead of storage and nothing is sent about a change that was not stored.
+ */
+export interface JournaledCore<Changes = unknown> extends EngineCore {
+  begin(): void;
+  changes(): Changes;
+  settle(): void;
+  rollback(): void;
+}
+
+export function isJournaled(core: EngineCore): core is JournaledCore {
+  const c = core as Partial<JournaledCore>;
+  return typeof c.begin === 'function' && typeof c.changes === 'function' && typeof c.settle === 'function' && typeof c.rollback === 'function';
+}
