@@ -295,6 +295,8 @@ export interface CreateOrderInput {
   local?: Endpoint;
   /** More time up to this offer time is granted automatically (overrides config.autoGrantMoreTimeMs). */
   moreTimeLimit?: DateTime;
+  /** Parallel negotiation (8.10): the group the order belongs to (set by ParallelNegotiator). */
+  groupId?: string;
 }
 
 export interface UpdateInput {
@@ -742,6 +744,9 @@ export class ClientEngine implements EngineCore {
     if (input.expectedResponseTime !== undefined && !isDateTime(input.expectedResponseTime)) {
       return this.refused(out, id, 'createOrder', 'invalid-input', 'expectedResponseTime is not a CPNP date-time');
     }
+    if (input.moreTimeLimit !== undefined && !isDateTime(input.moreTimeLimit)) {
+      return this.refused(out, id, 'createOrder', 'invalid-input', 'moreTimeLimit is not a CPNP date-time');
+    }
     const request: ClientRequestData = {
       cpd: clone(input.cpd),
       ...(input.ies === undefined ? {} : { ies: clone(input.ies) }),
@@ -765,6 +770,8 @@ export class ClientEngine implements EngineCore {
       server: { address: input.server.address, port: input.server.port },
       ...(input.serverIdentity === undefined ? {} : { serverIdentity: input.serverIdentity }),
       ...(pinnedLocal === undefined ? {} : { pinnedLocal }),
+      ...(input.moreTimeLimit === undefined ? {} : { moreTimeLimit: input.moreTimeLimit }),
+      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
       createdAt: now,
       updatedAt: now,
       fsm: createClientOrder(),
