@@ -60,8 +60,8 @@ describe('cpnp quote against the reference providers over DTLS (real processes)'
     process.env.CPNP_PROVIDER_PORT = String(providerPort);
     process.env.CPNP_PARTNER_PORT = String(partnerPort);
     try {
-      const module = (await import(join(REPO_ROOT, 'scripts/dev-providers.mjs'))) as { devProviders: (root: string) => DevSetup };
-      setup = module.devProviders(REPO_ROOT);
+      const dev = (await import(join(REPO_ROOT, 'scripts/dev-providers.mjs'))) as { devProviders: (root: string) => DevSetup };
+      setup = dev.devProviders(REPO_ROOT);
     } finally {
       process.env = saved;
     }
