@@ -105,8 +105,7 @@ export const DEFAULT_REQUERY = { intervalMs: 60_000, maxRounds: 30 } as const;
  * - not-scheduled: ACTIVATE on an order without explicit activation (9.2.11);
  * - no-time-request: grant/refuse more time while the server asked for none;
  * - bad-time: grantMoreTime(until) in the past or later than the time asked for;
- * - encode-failed: the message could not be built or encoded;
- * - group: a parallel negotiation group refused the command (see groups).
+ * - encode-failed: the message could not be built or encoded.
  */
 export const REFUSAL_CODES = [
   'unknown-order',
@@ -120,7 +119,6 @@ export const REFUSAL_CODES = [
   'no-time-request',
   'bad-time',
   'encode-failed',
-  'group',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -25,7 +25,7 @@ import { toHex } from '../hex';
 import type { InformationElements } from '../information-elements';
 import type { RandomSource } from '../random';
 import type { Endpoint, Inbound } from '../transport/transport';
-import type { ClientEngine, ClientOffer, CommandResult } from './client-engine';
+import type { ClientEngine, ClientOffer, CommandResult, RefusalCode } from './client-engine';
 import { appendOutput, emptyOutput, type EngineCore, type EngineEvent, type EngineOutput } from './output';
 
 /** One offer as the selection rule sees it. */
@@ -84,7 +84,7 @@ export interface GroupRecord {
   reason?: string;
 }
 
-export type GroupResult = EngineOutput & ({ ok: true; groupId: string; orderIds: string[] } | { ok: false; code: string; reason: string });
+export type GroupResult = EngineOutput & ({ ok: true; groupId: string; orderIds: string[] } | { ok: false; code: RefusalCode; reason: string });
 
 export interface ParallelNegotiatorSnapshot {
   format: 'cpnp-parallel-negotiator';
@@ -145,7 +145,7 @@ export class ParallelNegotiator {
   start(input: GroupInput): GroupResult {
     const out = this.tick();
     const groupId = input.groupId ?? `G-${toHex(this.deps.random.bytes(6))}`;
-    const refuse = (code: string, reason: string): GroupResult => {
+    const refuse = (code: RefusalCode, reason: string): GroupResult => {
       out.events.push(this.event('group-refused', groupId, undefined, reason));
       return { ...out, ok: false, code, reason };
     };
