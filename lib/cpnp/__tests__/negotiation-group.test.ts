@@ -232,4 +232,29 @@ describe('parallel negotiation groups (8.10)', () => {
     );
     assert.ok(concluded >= 30, `most groups conclude one agreement despite the loss (${concluded}/60)`);
   });
+
+  test('journaled core: a step hands over its orders and groups; a rollback undoes both', () => {
+    const w = world([{ delay: 1000, price: 1 }, { delay: 2000, price: 2 }]);
+    const core = w.negotiator.core;
+    core.begin();
+    const started = w.negotiator.start({
+      groupId: 'G-j',
+      cpd: REQUESTED,
+      expectedResponseTime: millisToDateTime(T0 + WINDOW),
+      servers: w.servers.map((s) => ({ server: s.endpoint })),
+      select: 'first',
+    });
+    assert.ok(started.ok);
+    const changes = core.changes();
+    assert.deepEqual(changes.groups.map((g) => g.groupId), ['G-j']);
+    assert.equal(changes.orders.length, 2);
+    core.rollback();
+    assert.equal(w.negotiator.group('G-j'), undefined);
+    assert.equal(w.client.size, 0);
+    core.begin();
+    const again = w.negotiator.start({ groupId: 'G-j', cpd: REQUESTED, expectedResponseTime: millisToDateTime(T0 + WINDOW), servers: w.servers.map((s) => ({ server: s.endpoint })), select: 'first' });
+    assert.ok(again.ok, 'the rolled-back group id is free again');
+    core.settle();
+    assert.equal(w.negotiator.group('G-j')?.status, 'collecting');
+  });
 });

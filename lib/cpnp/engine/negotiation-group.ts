@@ -26,7 +26,13 @@ import type { InformationElements } from '../information-elements';
 import type { RandomSource } from '../random';
 import type { Endpoint, Inbound } from '../transport/transport';
 import type { ClientEngine, ClientOffer, CommandResult, RefusalCode } from './client-engine';
-import { appendOutput, emptyOutput, type EngineCore, type EngineEvent, type EngineOutput } from './output';
+import type { ClientChanges } from './client-engine';
+import { appendOutput, emptyOutput, type EngineEvent, type EngineOutput, type JournaledCore } from './output';
+
+/** What one step changed, for the runner's commit hook: the engine's orders and the groups. */
+export interface GroupChanges extends ClientChanges {
+  groups: GroupRecord[];
+}
 
 /** One offer as the selection rule sees it. */
 export interface GroupOffer {
@@ -98,6 +104,8 @@ export class ParallelNegotiator {
   private readonly groups = new Map<string, GroupRecord>();
   private readonly byOrder = new Map<string, string>();
   private readonly callbacks = new Map<string, { callback?: GroupInput['callback']; price?: GroupInput['price'] }>();
+  /** The groups as they were at begin() (JSON), for rollback and changes(). */
+  private journal: Map<string, string> | undefined;
 
   constructor(
     readonly engine: ClientEngine,
@@ -219,12 +227,38 @@ export class ParallelNegotiator {
     return { ...out, ok: true, groupId, orderIds: [...group.orderIds] };
   }
 
-  /** The engine core to run (runner or simulation): the engine, plus the groups' reactions. */
-  get core(): EngineCore {
+  /**
+   * The engine core to run (runner or simulation): the engine, plus the groups' reactions. It is
+   * journaled like the engine, so the runner's commit hook gets the changed orders and the
+   * changed groups of each step, and a failed commit rolls both back.
+   */
+  get core(): JournaledCore<GroupChanges> {
     return {
       receive: (inbound: Inbound) => this.receive(inbound),
       tick: () => this.tick(),
       nextDue: () => this.nextDue(),
+      begin: () => {
+        this.engine.begin();
+        this.journal = new Map([...this.groups].map(([id, g]) => [id, JSON.stringify(g)]));
+      },
+      changes: () => {
+        const before = this.journal ?? new Map<string, string>();
+        const groups = [...this.groups.values()].filter((g) => before.get(g.groupId) !== JSON.stringify(g)).map((g) => structuredClone(g));
+        return { ...this.engine.changes(), groups };
+      },
+      settle: () => {
+        this.engine.settle();
+        this.journal = undefined;
+      },
+      rollback: () => {
+        this.engine.rollback();
+        const before = this.journal;
+        this.journal = undefined;
+        if (before === undefined) return;
+        this.groups.clear();
+        this.byOrder.clear();
+        for (const text of before.values()) this.register(JSON.parse(text) as GroupRecord);
+      },
     };
   }
 
