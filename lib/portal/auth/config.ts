@@ -79,7 +79,8 @@ export function authOptions(db: PortalDbClient, settings: PortalAuthSettings) {
     user: {
       additionalFields: {
         role: { type: 'string', required: false, defaultValue: 'customer', input: false },
-        organisationId: { type: 'string', required: true, input: false },
+        // Not required at input (it is input: false); the sign-up hook and the CLI always set it.
+        organisationId: { type: 'string', required: false, input: false },
       },
     },
     hooks: {
