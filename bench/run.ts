@@ -81,3 +81,9 @@ console.log('|---|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.usPerOp.toFixed(2)} |`);
 console.log(`\nretained heap per decoded offer-concrete message: ${Math.round(retainedPerMessage)} bytes` +
   (globalThis.gc ? '' : ' (run with --expose-gc for a precise figure)'));
+
+// The provider at load, against the raw UDP echo rate of the same run (bench/provider-cycles.ts).
+if (process.env.BENCH_SKIP_PROVIDER === undefined) {
+  const { runProviderBench } = await import('./provider-cycles');
+  await runProviderBench();
+}
