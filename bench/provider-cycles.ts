@@ -198,7 +198,8 @@ class ProviderProcess {
       before = 0;
     }
     this.child.kill('SIGUSR2');
-    for (let i = 0; i < 200; i++) {
+    // A provider whose event loop is blocked answers late: wait up to a minute.
+    for (let i = 0; i < 6000; i++) {
       await sleep(10);
       try {
         const sample = JSON.parse(readFileSync(this.probeFile, 'utf8')) as ProbeSample;
