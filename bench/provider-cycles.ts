@@ -566,7 +566,8 @@ export async function runProviderBench(): Promise<void> {
     if (profileText !== undefined) console.log(`\nCPU profile of the UDP provider, top self time:\n\n${profileText}`);
   } finally {
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    else console.log(`\n(kept ${dir})`);
   }
 }
 
