@@ -14,7 +14,9 @@
  * fresh transaction per cycle, and retransmits after 2 s without an answer. The provider runs
  * with `--log-level warn` (one JSON line per event at `info` would measure the log pipe).
  * BENCH_MS (default 5000) is the measuring time per row; BENCH_CPU_PROF=dir writes a CPU profile
- * of the UDP provider (`node --cpu-prof`) there and prints its top functions by self time.
+ * of the UDP provider (`node --cpu-prof`) there and prints its top functions by self time;
+ * BENCH_OPEN (default 10000, 0 = skip) the open negotiations; BENCH_TRANSPORTS (default
+ * "udp,dtls"); BENCH_KEEP=1 keeps the databases.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -525,7 +527,8 @@ export async function runProviderBench(): Promise<void> {
     const rows: CycleRow[] = [];
     let open: OpenRow | undefined;
     let profileText: string | undefined;
-    for (const transport of ['udp', 'dtls'] as const) {
+    const transports = (process.env.BENCH_TRANSPORTS ?? 'udp,dtls').split(',').filter((t): t is 'udp' | 'dtls' => t === 'udp' || t === 'dtls');
+    for (const transport of transports) {
       const provider = await ProviderProcess.start(dir, transport, transport === 'udp' ? cpuProfDir : undefined);
       const wire = transport === 'udp' ? await udpWire(provider.endpoint) : dtlsWire(provider.endpoint);
       const client = new CycleClient(wire);

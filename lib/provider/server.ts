@@ -27,7 +27,6 @@ import { UdpTransport } from '../cpnp/transport/udp';
 import { normalizeAddress } from '../cpnp/validation/peer';
 import type { AccessFilter } from '../cpnp/validation/server-table';
 import { applyMigrations, openDatabase, type Database } from '../db';
-import { openDirectSqlite } from '../db/sqlite-direct';
 import { removeAdminFile, startAdminServer, writeAdminFile, type AdminResult, type AdminServer } from './admin-http';
 import { ActivationScheduler, type ProjectedActivation } from './activation-scheduler';
 import { CapacityLedger } from './capacity-ledger';
@@ -37,7 +36,7 @@ import type { Policy } from './policy';
 import { createJsonLogger, formatEndpoint, logEngineEvent, type Logger } from './logger';
 import { coordinatorSeam, PartnerCoordinator, providerIdentity, type PartnerCoordinatorSnapshot, type PartnerLink } from './partner-coordinator';
 import { ProviderStore, type LoadedState, type ProviderOutput, type StoreView } from './store';
-import { sqliteWriter, type StoreWriter } from './store-writes';
+import { workerSqliteWriter, type StoreWriter } from './store-writes';
 
 /**
  * The reference Provider process (docs/provider-server.md): the server engine (lib/cpnp) with
@@ -702,13 +701,16 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       throw new StartError(`database ${config.databaseFile ?? '(postgresql)'}: cannot be opened: ${error instanceof Error ? error.message : String(error)}`);
     }
     cleanups.push(() => db.close());
-    // On a SQLite file, the store writes through its own direct connection (prepared statements,
-    // one transaction per group commit); Prisma still reads at start-up and serves PostgreSQL.
+    // On a SQLite file, the store writes through its own direct connection, owned by a worker
+    // thread (prepared statements, one transaction per group commit, the fsync off the event
+    // loop); Prisma still reads at start-up and serves PostgreSQL.
     let writer: StoreWriter | undefined;
     if (db.provider === 'sqlite' && db.file !== undefined && db.file !== ':memory:') {
-      const direct = sqliteWriter(openDirectSqlite(db.file));
+      const direct = workerSqliteWriter(db.file);
       writer = direct;
-      cleanups.push(() => Promise.resolve(direct.close?.()));
+      cleanups.push(async () => {
+        await direct.close?.();
+      });
     }
     const store = new ProviderStore(db, { clock, ...(writer === undefined ? {} : { writer }) });
     const loaded = await store.load();

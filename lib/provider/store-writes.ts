@@ -1,6 +1,6 @@
 import type { Database, Prisma } from '../db';
 import { writeBatch } from '../db';
-import { sqliteDate, type SqliteConnection, type SqliteStatement } from '../db/sqlite-direct';
+import { SqliteBatchWriter, sqliteDate, type SqliteBatchItem, type SqliteConnection, type SqliteStatement } from '../db/sqlite-direct';
 
 /**
  * The rows the provider store writes (store.ts plans them), as plain data, and the two ways of
@@ -96,7 +96,7 @@ export type WriteResult = { id: number } | undefined;
 export interface StoreWriter {
   readonly kind: 'prisma' | 'sqlite-direct';
   write(ops: readonly WriteOp[], now: number): Promise<WriteResult[]>;
-  close?(): void;
+  close?(): void | Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,105 +196,120 @@ const TX_COLUMNS = ['txid', 'orderId', 'customerOrderId', 'method', 'transport',
 const excluded = (columns: readonly string[], keep: Record<string, string> = {}): Record<string, string> =>
   Object.fromEntries(columns.map((c) => [c, keep[c] ?? `excluded.${q(c)}`]));
 
-/** Prepared statements on one direct connection; each write() is one SQLite transaction. */
-export function sqliteWriter(connection: SqliteConnection): StoreWriter {
-  const prepare = (sql: string): SqliteStatement => connection.prepare(sql);
-  const orderUpdate = excluded(
-    ORDER_COLUMNS.filter((c) => c !== 'id' && c !== 'createdAt'),
-    { offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`, agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")` },
-  );
-  const txUpdate = excluded(
-    TX_COLUMNS.filter((c) => c !== 'txid' && c !== 'orderId' && c !== 'createdAt'),
-    { lastAnswer: `COALESCE(excluded."lastAnswer", "lastAnswer")`, lastAnswerAt: `COALESCE(excluded."lastAnswerAt", "lastAnswerAt")` },
-  );
-  const s = {
-    order: prepare(upsertSql('ProviderOrder', ORDER_COLUMNS, ['id'], orderUpdate)),
-    transaction: prepare(upsertSql('ProviderTransaction', TX_COLUMNS, ['orderId', 'txid'], txUpdate)),
-    stateChange: prepare(`INSERT INTO "ProviderStateChange" ("orderId", "from", "to", "cause", "method", "txid", "at", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-    message: prepare(
-      `INSERT INTO "ProviderMessage" ("orderId", "txid", "direction", "method", "seq", "digest", "size", "transport", "clientAddress", "clientPort", "serverAddress", "serverPort", "at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    reservationCreate: prepare(`INSERT INTO "CapacityReservation" ("pool", "orderId", "inKbps", "outKbps", "status", "expiresAt", "createdAt") VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    reservationSet: prepare(`UPDATE "CapacityReservation" SET "status" = ?, "inKbps" = ?, "outKbps" = ?, "expiresAt" = ? WHERE "id" = ?`),
-    reservationRelease: prepare(`UPDATE "CapacityReservation" SET "status" = 'released', "releasedAt" = ? WHERE "id" = ?`),
-    poolAvailable: prepare(`UPDATE "CapacityPool" SET "availableInKbps" = ?, "availableOutKbps" = ?, "updatedAt" = ? WHERE "id" = ?`),
-    poolUpsert: prepare(
-      upsertSql('CapacityPool', ['id', 'capacityInKbps', 'capacityOutKbps', 'availableInKbps', 'availableOutKbps', 'updatedAt'], ['id'], excluded(['capacityInKbps', 'capacityOutKbps', 'availableInKbps', 'availableOutKbps', 'updatedAt'])),
-    ),
-    activationUpsert: prepare(
-      upsertSql('ScheduledActivation', ['orderId', 'at', 'action', 'done', 'doneAt', 'createdAt'], ['orderId', 'action', 'at'], excluded(['done', 'doneAt'])),
-    ),
-    activationDelete: prepare(`DELETE FROM "ScheduledActivation" WHERE "orderId" = ? AND "action" = 'activate' AND "at" = ? AND "done" = 0`),
-    engineState: prepare(upsertSql('EngineState', ['key', 'json', 'updatedAt'], ['key'], excluded(['json', 'updatedAt']))),
-  };
-  const d = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : sqliteDate(ms));
-  const text = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+/** The statements of the direct SQLite writers, in the order SqlItem indexes refer to. */
+const STATEMENT_NAMES = [
+  'order', 'transaction', 'stateChange', 'message', 'reservationCreate', 'reservationSet', 'reservationRelease',
+  'poolAvailable', 'poolUpsert', 'activationUpsert', 'activationDelete', 'engineState',
+] as const satisfies readonly WriteOp['kind'][];
 
-  const run = (op: WriteOp, nowText: string): WriteResult => {
-    switch (op.kind) {
-      case 'order': {
-        const c = op.cols;
-        s.order.run(op.id, c.customerOrderId, c.ownerIdentity, c.state, c.cancelReason, c.cycle, c.cycleTxid, c.activationType, c.scope, JSON.stringify(c.requestedCpd), text(c.offeredCpd), text(c.agreementCpd), c.nonce, d(c.validityOfferTime), c.activationStatus, c.snapshot, d(op.createdAt), nowText);
-        return undefined;
-      }
-      case 'transaction': {
-        const c = op.cols;
-        const answer = c.lastAnswer === undefined || c.lastAnswerAt === undefined ? undefined : c.lastAnswer;
-        s.transaction.run(
-          op.txid, op.orderId, c.customerOrderId, c.method, c.transport, c.clientAddress, c.clientPort, c.serverAddress, c.serverPort, c.inSeq, c.outSeq,
-          answer === undefined ? null : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength),
-          answer === undefined ? null : d(c.lastAnswerAt),
-          c.processed, c.status, d(op.createdAt), nowText,
-        );
-        return undefined;
-      }
-      case 'stateChange': {
-        const r = op.row;
-        s.stateChange.run(r.orderId, r.from, r.to, r.cause, r.method, r.txid, d(r.at), text(r.detail));
-        return undefined;
-      }
-      case 'message': {
-        const r = op.row;
-        s.message.run(r.orderId, r.txid, r.direction, r.method, r.seq, r.digest, r.size, r.transport, r.clientAddress, r.clientPort, r.serverAddress, r.serverPort, d(r.at));
-        return undefined;
-      }
-      case 'reservationCreate': {
-        const info = s.reservationCreate.run(op.pool, op.orderId, op.inKbps, op.outKbps, op.status, d(op.expiresAt), nowText);
-        return { id: Number(info.lastInsertRowid) };
-      }
-      case 'reservationSet':
-        s.reservationSet.run(op.status, op.inKbps, op.outKbps, d(op.expiresAt), op.id);
-        return undefined;
-      case 'reservationRelease':
-        s.reservationRelease.run(d(op.at), op.id);
-        return undefined;
-      case 'poolAvailable':
-        s.poolAvailable.run(op.availableInKbps, op.availableOutKbps, nowText, op.id);
-        return undefined;
-      case 'poolUpsert':
-        s.poolUpsert.run(op.id, op.capacityInKbps, op.capacityOutKbps, op.availableInKbps, op.availableOutKbps, nowText);
-        return undefined;
-      case 'activationUpsert':
-        s.activationUpsert.run(op.orderId, d(op.at), 'activate', op.done ? 1 : 0, d(op.doneAt), nowText);
-        return undefined;
-      case 'activationDelete':
-        s.activationDelete.run(op.orderId, d(op.at));
-        return undefined;
-      case 'engineState':
-        s.engineState.run(op.key, op.json, nowText);
-        return undefined;
+const STATEMENTS: Readonly<Record<WriteOp['kind'], string>> = {
+  order: upsertSql(
+    'ProviderOrder',
+    ORDER_COLUMNS,
+    ['id'],
+    excluded(
+      ORDER_COLUMNS.filter((c) => c !== 'id' && c !== 'createdAt'),
+      { offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`, agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")` },
+    ),
+  ),
+  transaction: upsertSql(
+    'ProviderTransaction',
+    TX_COLUMNS,
+    ['orderId', 'txid'],
+    excluded(
+      TX_COLUMNS.filter((c) => c !== 'txid' && c !== 'orderId' && c !== 'createdAt'),
+      { lastAnswer: `COALESCE(excluded."lastAnswer", "lastAnswer")`, lastAnswerAt: `COALESCE(excluded."lastAnswerAt", "lastAnswerAt")` },
+    ),
+  ),
+  stateChange: `INSERT INTO "ProviderStateChange" ("orderId", "from", "to", "cause", "method", "txid", "at", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  message: `INSERT INTO "ProviderMessage" ("orderId", "txid", "direction", "method", "seq", "digest", "size", "transport", "clientAddress", "clientPort", "serverAddress", "serverPort", "at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  reservationCreate: `INSERT INTO "CapacityReservation" ("pool", "orderId", "inKbps", "outKbps", "status", "expiresAt", "createdAt") VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  reservationSet: `UPDATE "CapacityReservation" SET "status" = ?, "inKbps" = ?, "outKbps" = ?, "expiresAt" = ? WHERE "id" = ?`,
+  reservationRelease: `UPDATE "CapacityReservation" SET "status" = 'released', "releasedAt" = ? WHERE "id" = ?`,
+  poolAvailable: `UPDATE "CapacityPool" SET "availableInKbps" = ?, "availableOutKbps" = ?, "updatedAt" = ? WHERE "id" = ?`,
+  poolUpsert: upsertSql(
+    'CapacityPool',
+    ['id', 'capacityInKbps', 'capacityOutKbps', 'availableInKbps', 'availableOutKbps', 'updatedAt'],
+    ['id'],
+    excluded(['capacityInKbps', 'capacityOutKbps', 'availableInKbps', 'availableOutKbps', 'updatedAt']),
+  ),
+  activationUpsert: upsertSql('ScheduledActivation', ['orderId', 'at', 'action', 'done', 'doneAt', 'createdAt'], ['orderId', 'action', 'at'], excluded(['done', 'doneAt'])),
+  activationDelete: `DELETE FROM "ScheduledActivation" WHERE "orderId" = ? AND "action" = 'activate' AND "at" = ? AND "done" = 0`,
+  engineState: upsertSql('EngineState', ['key', 'json', 'updatedAt'], ['key'], excluded(['json', 'updatedAt'])),
+};
+
+const STATEMENT_LIST: readonly string[] = STATEMENT_NAMES.map((name) => STATEMENTS[name]);
+const INDEX = new Map<WriteOp['kind'], number>(STATEMENT_NAMES.map((name, i) => [name, i]));
+
+const d = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : sqliteDate(ms));
+const text = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+/** The parameters of an op's statement (the same columns and formats as Prisma writes). */
+function paramsOf(op: WriteOp, nowText: string): unknown[] {
+  switch (op.kind) {
+    case 'order': {
+      const c = op.cols;
+      return [op.id, c.customerOrderId, c.ownerIdentity, c.state, c.cancelReason, c.cycle, c.cycleTxid, c.activationType, c.scope, JSON.stringify(c.requestedCpd), text(c.offeredCpd), text(c.agreementCpd), c.nonce, d(c.validityOfferTime), c.activationStatus, c.snapshot, d(op.createdAt), nowText];
     }
-  };
-  const writeAll = connection.transaction((ops: readonly WriteOp[], now: number): WriteResult[] => {
-    const nowText = sqliteDate(now);
-    return ops.map((op) => run(op, nowText));
-  });
+    case 'transaction': {
+      const c = op.cols;
+      const answer = c.lastAnswer === undefined || c.lastAnswerAt === undefined ? undefined : c.lastAnswer;
+      return [
+        op.txid, op.orderId, c.customerOrderId, c.method, c.transport, c.clientAddress, c.clientPort, c.serverAddress, c.serverPort, c.inSeq, c.outSeq,
+        answer === undefined ? null : new Uint8Array(answer),
+        answer === undefined ? null : d(c.lastAnswerAt),
+        c.processed, c.status, d(op.createdAt), nowText,
+      ];
+    }
+    case 'stateChange': {
+      const r = op.row;
+      return [r.orderId, r.from, r.to, r.cause, r.method, r.txid, d(r.at), text(r.detail)];
+    }
+    case 'message': {
+      const r = op.row;
+      return [r.orderId, r.txid, r.direction, r.method, r.seq, r.digest, r.size, r.transport, r.clientAddress, r.clientPort, r.serverAddress, r.serverPort, d(r.at)];
+    }
+    case 'reservationCreate':
+      return [op.pool, op.orderId, op.inKbps, op.outKbps, op.status, d(op.expiresAt), nowText];
+    case 'reservationSet':
+      return [op.status, op.inKbps, op.outKbps, d(op.expiresAt), op.id];
+    case 'reservationRelease':
+      return [d(op.at), op.id];
+    case 'poolAvailable':
+      return [op.availableInKbps, op.availableOutKbps, nowText, op.id];
+    case 'poolUpsert':
+      return [op.id, op.capacityInKbps, op.capacityOutKbps, op.availableInKbps, op.availableOutKbps, nowText];
+    case 'activationUpsert':
+      return [op.orderId, d(op.at), 'activate', op.done ? 1 : 0, d(op.doneAt), nowText];
+    case 'activationDelete':
+      return [op.orderId, d(op.at)];
+    case 'engineState':
+      return [op.key, op.json, nowText];
+  }
+}
+
+function itemsOf(ops: readonly WriteOp[], now: number): SqliteBatchItem[] {
+  const nowText = sqliteDate(now);
+  return ops.map((op) => [INDEX.get(op.kind) ?? -1, paramsOf(op, nowText), op.kind === 'reservationCreate']);
+}
+
+const resultsOf = (ids: readonly (number | null)[]): WriteResult[] => ids.map((id) => (id === null ? undefined : { id }));
+
+/** Prepared statements on a direct connection of this thread; each write() is one SQLite transaction. */
+export function sqliteWriter(connection: SqliteConnection): StoreWriter {
+  const prepared = STATEMENT_LIST.map((sql) => connection.prepare(sql));
+  const writeAll = connection.transaction((items: readonly SqliteBatchItem[]): (number | null)[] =>
+    items.map(([index, params, wantsId]) => {
+      const info = (prepared[index] as SqliteStatement).run(...params);
+      return wantsId ? Number(info.lastInsertRowid) : null;
+    }),
+  );
   return {
     kind: 'sqlite-direct',
     write(ops, now) {
       if (ops.length === 0) return Promise.resolve([]);
       try {
-        return Promise.resolve(writeAll(ops, now));
+        return Promise.resolve(resultsOf(writeAll(itemsOf(ops, now))));
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -302,5 +317,21 @@ export function sqliteWriter(connection: SqliteConnection): StoreWriter {
     close() {
       if (connection.open) connection.close();
     },
+  };
+}
+
+/**
+ * The same statements run by a worker thread (SqliteBatchWriter): the group commit's transaction
+ * and fsync leave the event loop free, and the next group is prepared meanwhile.
+ */
+export function workerSqliteWriter(file: string): StoreWriter {
+  const batches = new SqliteBatchWriter(file, STATEMENT_LIST);
+  return {
+    kind: 'sqlite-direct',
+    async write(ops, now) {
+      if (ops.length === 0) return [];
+      return resultsOf(await batches.run(itemsOf(ops, now)));
+    },
+    close: () => batches.close(),
   };
 }

@@ -32,6 +32,8 @@ export interface GroupCommitRunnerOptions<C extends EngineCore> {
   timers?: TimerApi;
   /** Defers the group's flush to the end of the current turn (default setImmediate). */
   defer?: (fn: () => void) => void;
+  /** See DEFAULT_SLICE_MS. */
+  sliceMs?: number;
 }
 
 interface Pending {
@@ -39,12 +41,28 @@ interface Pending {
   done: (() => void) | undefined;
 }
 
+interface Job {
+  produce: () => EngineOutput;
+  done: (() => void) | undefined;
+  fail: ((error: unknown) => void) | undefined;
+}
+
+/**
+ * How long the core may run before the runner yields to the event loop (timers, I/O): inputs
+ * wait in an inbox and are handled in slices of this many milliseconds, so that a burst of
+ * datagrams cannot hold the loop for longer (issue 8: event-loop delay).
+ */
+export const DEFAULT_SLICE_MS = 5;
+
 export class GroupCommitRunner<C extends EngineCore> {
   readonly core: C;
   private readonly options: GroupCommitRunnerOptions<C>;
   private readonly timers: TimerApi;
   private readonly defer: (fn: () => void) => void;
   private pending: Pending[] = [];
+  private inbox: Job[] = [];
+  private inboxHead = 0;
+  private readonly sliceMs: number;
   private scheduled = false;
   private committing = false;
   private idleWaiters: (() => void)[] = [];
@@ -60,6 +78,7 @@ export class GroupCommitRunner<C extends EngineCore> {
     this.core = options.core;
     this.timers = options.timers ?? realTimers;
     this.defer = options.defer ?? ((fn) => setImmediate(fn));
+    this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   }
 
   get running(): boolean {
@@ -83,8 +102,8 @@ export class GroupCommitRunner<C extends EngineCore> {
     await this.idle();
   }
 
-  /** Runs a command on the core now (inputs are handled in arrival order) and resolves once its
-   * output was committed and sent. Rejects only if the core itself threw. */
+  /** Runs a command on the core in turn with the other inputs (arrival order) and resolves once
+   * its output was committed and sent. Rejects only if the core itself threw. */
   run<R extends EngineOutput>(command: (core: C) => R): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let output: R | undefined;
@@ -98,21 +117,16 @@ export class GroupCommitRunner<C extends EngineCore> {
 
   /** Resolves once every output produced so far has been committed and sent. */
   idle(): Promise<void> {
-    if (this.pending.length === 0 && !this.committing && !this.scheduled) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private isIdle(): boolean {
+    return this.inboxHead >= this.inbox.length && this.pending.length === 0 && !this.committing && !this.scheduled;
+  }
+
   private handle_(produce: () => EngineOutput, done: (() => void) | undefined, fail?: (error: unknown) => void): void {
-    let output: EngineOutput;
-    try {
-      output = produce();
-    } catch (error) {
-      this.report('error', 'core-threw', error);
-      this.schedule();
-      fail?.(error);
-      return;
-    }
-    this.pending.push({ output, done });
+    this.inbox.push({ produce, done, fail });
     this.schedule();
   }
 
@@ -121,9 +135,33 @@ export class GroupCommitRunner<C extends EngineCore> {
     this.scheduled = true;
     this.defer(() => {
       this.scheduled = false;
-      this.arm();
-      void this.flush();
+      this.pump();
     });
+  }
+
+  /** Handles queued inputs for at most one slice, then commits what they produced. */
+  private pump(): void {
+    const start = performance.now();
+    while (this.inboxHead < this.inbox.length) {
+      const job = this.inbox[this.inboxHead++] as Job;
+      try {
+        this.pending.push({ output: job.produce(), done: job.done });
+      } catch (error) {
+        this.report('error', 'core-threw', error);
+        job.fail?.(error);
+      }
+      if (performance.now() - start >= this.sliceMs) break;
+    }
+    if (this.inboxHead >= this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    } else if (this.inboxHead > 1024) {
+      this.inbox = this.inbox.slice(this.inboxHead);
+      this.inboxHead = 0;
+    }
+    this.arm();
+    void this.flush();
+    if (this.inboxHead < this.inbox.length) this.schedule();
   }
 
   private async flush(): Promise<void> {
@@ -170,7 +208,7 @@ export class GroupCommitRunner<C extends EngineCore> {
   }
 
   private settleIdle(): void {
-    if (this.pending.length > 0 || this.committing || this.scheduled) return;
+    if (!this.isIdle()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
