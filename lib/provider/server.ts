@@ -670,8 +670,8 @@ export function storeViewOf(
     decisionWritten: (written) => decisions.markWritten(written),
     ledger: decisions.ledger,
     coordinatorSnapshot: () => core.coordinator?.snapshot(),
-    // snapshot() copies every order: the store asks for it at most every few seconds.
-    failLimiterSnapshot: () => engine.snapshot().failLimiter,
+    // Asked for at most every few seconds, and only the limiter (not a copy of every order).
+    failLimiterSnapshot: () => engine.failLimiterSnapshot(),
   };
 }
 

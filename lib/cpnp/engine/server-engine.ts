@@ -433,6 +433,11 @@ export class ServerEngine implements EngineCore {
     };
   }
 
+  /** The FAIL rate limiter's state alone (snapshot() would copy every order too). */
+  failLimiterSnapshot(): RateLimiterSnapshot {
+    return this.failLimiter.snapshot();
+  }
+
   // --- getters --------------------------------------------------------------------------------
 
   getOrder(orderId: string): ServerOrderRecord | undefined {
