@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { decodeMessage, encodeMessage } from '../lib/cpnp/codec';
@@ -514,6 +514,7 @@ export function summarizeProfile(file: string, top = 15): string {
 
 export async function runProviderBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cpnp-bench-'));
+  const startLoad = loadavg().map((l) => l.toFixed(1)).join(' / ');
   const cpuProfDir = process.env.BENCH_CPU_PROF;
   const echo = spawnChild(['--import', 'tsx', join(root, 'bench', 'udp-echo-server.ts')]);
   const cleanups: (() => Promise<void>)[] = [() => stopChild(echo)];
@@ -552,7 +553,7 @@ export async function runProviderBench(): Promise<void> {
 
     const echo64 = echoRows[1]?.perSec ?? NaN;
     console.log(`\n## Provider at load — node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), ${new Date().toISOString()}\n`);
-    console.log(`Measuring ${MEASURE_MS} ms per row after ${WARMUP_MS} ms of warm-up.\n`);
+    console.log(`Measuring ${MEASURE_MS} ms per row after ${WARMUP_MS} ms of warm-up; load average at the start ${startLoad}, at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}.\n`);
     console.log('| raw UDP echo (separate process) | round trips/s | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|');
     for (const r of echoRows) console.log(`| ${r.inFlight} in flight | ${fmt(r.perSec)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
