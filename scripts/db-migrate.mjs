@@ -15,20 +15,29 @@
 //                                                   (prisma/migrations is SQLite-only; docs/database.md)
 //
 // <db> is a SQLite path or file: URL; DATABASE_URL is used when it is omitted.
+//
+// --portal (anywhere on the line): the same commands for the portal's database,
+// prisma/portal/schema.prisma and prisma/portal/migrations; <db> defaults to PORTAL_DATABASE_URL.
 import { register } from 'tsx/esm/api';
 
 register();
 const { applyMigrations, createMigration, markRolledBack, migrationStatus } = await import('../lib/db/migrate.ts');
+const { PORTAL_MIGRATIONS_DIR, PORTAL_SCHEMA_PATH } = await import('../lib/db/paths.ts');
+
+const portal = process.argv.includes('--portal');
+/** Which schema and migrations folder the commands work on. */
+const target = portal ? { schemaPath: PORTAL_SCHEMA_PATH, migrationsDir: PORTAL_MIGRATIONS_DIR } : {};
+const URL_VAR = portal ? 'PORTAL_DATABASE_URL' : 'DATABASE_URL';
 const { MigrationError } = await import('../lib/db/migration-error.ts');
 const { initializePostgres } = await import('../lib/db/postgres-init.ts');
 
 const USAGE =
-  'usage: db-migrate.mjs create <name> | status [<db>] | apply <db> | resolve <db> --rolled-back <migration> | init-postgresql <url>';
+  'usage: db-migrate.mjs [--portal] create <name> | status [<db>] | apply <db> | resolve <db> --rolled-back <migration> | init-postgresql <url>';
 
 function dbArg(value) {
-  const db = value ?? process.env.DATABASE_URL;
+  const db = value ?? process.env[URL_VAR];
   if (!db) {
-    console.error(`${USAGE}\n(no <db> given and DATABASE_URL is not set)`);
+    console.error(`${USAGE}\n(no <db> given and ${URL_VAR} is not set)`);
     process.exit(2);
   }
   return db;
@@ -39,9 +48,9 @@ async function main(argv) {
   switch (command) {
     case 'create': {
       if (rest.length !== 1) throw new UsageError();
-      const created = await createMigration(rest[0]);
+      const created = await createMigration(rest[0], target);
       if (created === null) {
-        console.log('prisma/schema.prisma and prisma/migrations agree: no migration created');
+        console.log(`${portal ? 'prisma/portal/schema.prisma and prisma/portal/migrations' : 'prisma/schema.prisma and prisma/migrations'} agree: no migration created`);
       } else {
         console.log(`created ${created.file}\n\n${created.sql}`);
       }
@@ -49,8 +58,8 @@ async function main(argv) {
     }
     case 'status': {
       if (rest.length > 1) throw new UsageError();
-      const db = rest[0] ?? process.env.DATABASE_URL;
-      const status = await migrationStatus(db);
+      const db = rest[0] ?? process.env[URL_VAR];
+      const status = await migrationStatus(db, target);
       let ok = true;
       console.log(`${status.migrationsDir}: ${status.migrations.length} migration(s)`);
       for (const m of status.migrations) console.log(`  ${m}`);
@@ -84,7 +93,7 @@ async function main(argv) {
     }
     case 'apply': {
       if (rest.length > 1) throw new UsageError();
-      const result = await applyMigrations(dbArg(rest[0]));
+      const result = await applyMigrations(dbArg(rest[0]), target);
       console.log(
         result.applied.length === 0
           ? `${result.database}: up to date`
@@ -94,12 +103,13 @@ async function main(argv) {
     }
     case 'resolve': {
       if (rest.length !== 3 || rest[1] !== '--rolled-back') throw new UsageError();
-      await markRolledBack(dbArg(rest[0]), rest[2]);
+      await markRolledBack(dbArg(rest[0]), rest[2], target);
       console.log(`${rest[2]} marked as rolled back; the next apply runs it again`);
       return 0;
     }
     case 'init-postgresql': {
       if (rest.length > 1) throw new UsageError();
+      if (portal) throw new MigrationError('unsupported', 'init-postgresql --portal is not implemented yet: the portal runs on SQLite');
       const ddl = await initializePostgres(dbArg(rest[0]));
       console.log(`created the tables:\n\n${ddl}`);
       return 0;
@@ -112,7 +122,7 @@ async function main(argv) {
 class UsageError extends Error {}
 
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2).filter((arg) => arg !== '--portal'));
 } catch (error) {
   if (error instanceof UsageError) {
     console.error(USAGE);

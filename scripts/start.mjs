@@ -6,14 +6,20 @@
 //   PORT=8080 npm start          another port
 //   npm start -- --rebuild       always rebuild first
 //
+// Before `next start` it migrates the portal's database (PORTAL_DATABASE_URL, default
+// data/portal.db) and seeds the demo: organisations, customer/admin/staff accounts whose logins
+// it prints, and the two reference providers (PORTAL_DEMO=0 skips the seed).
+//
 // Beside the portal it runs the reference Provider servers (`extraServices()` below);
 // every service runs as a child process, is stopped on SIGINT/SIGTERM, and if any of them exits,
 // the others are stopped and this script exits with its status.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { devProviders } from './dev-providers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -94,7 +100,45 @@ function extraServices() {
   const { services, portal } = devProviders(root);
   for (const p of portal.providers) console.log(`start: reference provider ${p.name} on dtls ${p.server}`);
   console.log(`start: the portal's PSK identity is "${portal.identity}" (key in ${portal.keyFile})`);
-  return services;
+  return { services, portal };
+}
+
+/** better-auth's signing secret: BETTER_AUTH_SECRET, else one made once under the data folder. */
+function authSecret(dataDir) {
+  if (process.env.BETTER_AUTH_SECRET) return process.env.BETTER_AUTH_SECRET;
+  const file = join(dataDir, 'portal-auth.secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Migrates the portal database and seeds the demo (lib/portal/setup.ts); returns the
+ * environment `next start` needs and the demo logins.
+ */
+async function preparePortal(portal) {
+  const dataDir = resolve(root, process.env.CPNP_DATA_DIR ?? 'data');
+  const { portalDatabaseFile } = await tsImport('../lib/portal/db/client.ts', import.meta.url);
+  const { setUpPortalDatabase } = await tsImport('../lib/portal/setup.ts', import.meta.url);
+  const file = portalDatabaseFile({ ...process.env, CPNP_DATA_DIR: dataDir }, root);
+  const demo = process.env.PORTAL_DEMO === '0' ? undefined : portal;
+  try {
+    const { applied, logins } = await setUpPortalDatabase(file, demo);
+    console.log(`start: portal database ${file}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+    return { env: { PORTAL_DATABASE_URL: file, BETTER_AUTH_SECRET: authSecret(dataDir), PORT: String(port) }, logins };
+  } catch (error) {
+    console.error(`start: could not prepare the portal database ${file}: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  }
+}
+
+function printLogins(logins) {
+  if (logins.length === 0) return;
+  console.log('start: demo sign-in (passwords kept in the data folder, dev/portal-logins.json):');
+  for (const l of logins) console.log(`  ${l.role.padEnd(8)} ${l.email.padEnd(26)} ${l.password}   (${l.organisation})`);
 }
 
 const children = new Map();
@@ -153,6 +197,9 @@ async function announce(url) {
 }
 
 build();
-for (const service of extraServices()) launch(service);
-launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port)] });
+const { services, portal } = extraServices();
+const prepared = await preparePortal(portal);
+for (const service of services) launch(service);
+launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port)], env: prepared.env });
 await announce(`http://localhost:${port}/`);
+printLogins(prepared.logins);

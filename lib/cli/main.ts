@@ -1,5 +1,6 @@
 import { decodeCommand, encodeCommand } from './codec-commands';
 import { pingCommand } from './ping-command';
+import { portalCommand } from './portal-command';
 import { providerCommand } from './provider-command';
 import { EXIT_USAGE, type CliIo } from './io';
 
@@ -17,6 +18,9 @@ commands:
                                  run the reference Provider server; also: provider orders,
                                  provider approve ORDER, provider reject ORDER [--status N]
                                  (cpnp provider --help for every option)
+  portal user add --email E --password P --role customer|admin|staff --org NAME [--db FILE]
+                                 add a portal account (the first admin of a deployment);
+                                 portal migrate [--db FILE]: apply the portal's migrations
 
 exit status: 0 ok, 1 usage error, 2 invalid message (one line on stderr names the rule),
 3 ping: server unreachable (handshake failed, wrong PSK, no pong in time); provider: 2 bad
@@ -30,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   encode: encodeCommand,
   ping: pingCommand,
   provider: providerCommand,
+  portal: portalCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
