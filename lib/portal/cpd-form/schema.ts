@@ -406,14 +406,23 @@ export const MAX_RESPONSE_SECONDS = 7 * 86400;
 /** The whole compose-order form. Field names are the form's input names. */
 export const orderFormSchema = z
   .object({
-    title: requiredText('Give the order a title').max(200, 'At most 200 characters'),
-    providerIds: z.array(z.string().min(1)).default([]).refine((ids) => ids.length > 0, { message: 'Choose at least one provider' }),
-    expectedResponseSeconds: uint(10, MAX_RESPONSE_SECONDS, 'the expected response time'),
+    title: z.string({ error: 'Give the order a title' }).trim().min(1, 'Give the order a title').max(120, 'At most 120 characters'),
+    providerIds: z
+      .array(z.string().min(1))
+      .default([])
+      .refine((ids) => ids.length > 0, { message: 'Choose at least one provider' })
+      .refine((ids) => ids.length <= 16, { message: 'At most 16 providers' })
+      .refine((ids) => new Set(ids).size === ids.length, { message: 'A provider is listed twice' }),
+    expectedResponseSeconds: uint(5, MAX_RESPONSE_SECONDS, 'the expected response time'),
     selectionRule: z.enum(valuesOf(SELECTION_RULES)).default('manual'),
     options: optionsSchema,
     cpd: z.array(cppSchema).min(1, 'Add at least one connectivity profile').max(64, 'A CPD holds at most 64 profiles'),
   })
   .superRefine((order, ctx) => {
+    // RFC 8921 8.10: a rule picks among several offers; with one provider the customer decides.
+    if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
+      ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
+    }
     // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator.
     const problem = checkCpd(order.cpd.map(cppToCpd));
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });

@@ -302,3 +302,21 @@ describe('cpd-form: lib/cpnp has the last word, its paths land on form fields', 
     assert.equal(fromCpd(TYPICAL).length, 1);
   });
 });
+
+describe('cpd-form: service field errors land on form fields', () => {
+  it('maps NewOrderInput paths onto form names, the rest to form-level messages', async () => {
+    const { serviceErrorsToForm } = await import('../service-errors');
+    assert.deepEqual(
+      serviceErrorsToForm({
+        providerIds: ['A chosen provider is not available.'],
+        'cpd[0].scope.multicast.sources[1]': ['bad source'],
+        'options.testUntil': ['bad date'],
+        clonedFrom: ['The order to clone was not found.'],
+      }),
+      {
+        fieldErrors: { providerIds: ['A chosen provider is not available.'], 'cpd[0].scope.sources': ['bad source'], 'options.testUntil': ['bad date'] },
+        formErrors: ['The order to clone was not found.'],
+      },
+    );
+  });
+});
