@@ -2,6 +2,8 @@
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // Native and generated database code stays outside the server bundle (loaded by Node).
+  serverExternalPackages: ['better-sqlite3', '@prisma/adapter-better-sqlite3', '@prisma/driver-adapter-utils', '@prisma/client'],
 };
 
 export default nextConfig;

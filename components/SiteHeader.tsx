@@ -1,6 +1,7 @@
+import Link from 'next/link';
 import { Logo } from './Logo';
 
-/** Top banner with the project mark; the portal has a single page for now. */
+/** Top banner of the public landing page, with the way into the portal. */
 export function SiteHeader() {
   return (
     <header className="border-b border-slate-200 bg-white">
@@ -8,6 +9,9 @@ export function SiteHeader() {
         <Logo />
         <span className="text-lg font-semibold tracking-tight">CPNP</span>
         <span className="text-sm text-slate-500">Connectivity Provisioning Negotiation Protocol</span>
+        <Link href="/orders" className="ml-auto rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-800">
+          Sign in to the portal
+        </Link>
       </div>
     </header>
   );
