@@ -126,8 +126,7 @@ export function SelectInput({
         {label}
       </label>
       <select {...props} key={props.key} className={`mt-1 ${inputClass}`}>
-        {placeholder !== undefined ? <option value="">{placeholder}</option> : null}
-        {options.map((o) => (
+        {[...(placeholder !== undefined ? [{ value: '', label: placeholder }] : []), ...options].map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
           </option>

@@ -6,34 +6,43 @@ import { orderFormDefaults } from '@/lib/portal/cpd-form/mapping';
 import { getOrderInput, listProviders } from '@/lib/portal/orders/service';
 import { composeOrder } from './actions';
 
-export const metadata: Metadata = { title: 'Compose an order — CPNP' };
+export const metadata: Metadata = { title: 'Compose an order — CPNP portal' };
 
-/** /orders/new, or /orders/new?from=<id>: edit that draft, or start a copy of that order. */
-export default async function NewOrderPage({ searchParams }: { searchParams: Promise<{ from?: string | string[] }> }) {
-  const { from } = await searchParams;
-  const fromId = typeof from === 'string' && from !== '' ? from : undefined;
-  const user = await requireUser(fromId ? `/orders/new?from=${encodeURIComponent(fromId)}` : '/orders/new');
+type Search = { from?: string | string[]; clone?: string | string[]; draft?: string | string[] };
+const one = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * /orders/new: a blank order. ?clone=<id>: a copy of that order. ?draft=<id>: edit that draft.
+ * ?from=<id>: the draft itself when it is one, else a copy.
+ */
+export default async function NewOrderPage({ searchParams }: { searchParams: Promise<Search> }) {
+  const search = await searchParams;
+  const sourceId = one(search.draft) ?? one(search.clone) ?? one(search.from);
+  const user = await requireUser('/orders/new');
   if (user.role !== 'customer') {
     return (
-      <main className="mx-auto max-w-3xl px-6 py-10">
-        <h1 className="text-2xl font-bold tracking-tight">Compose an order</h1>
-        <p className="mt-3 text-slate-700">Only customer accounts place orders. You are signed in as {user.role}.</p>
-      </main>
+      <div className="max-w-3xl">
+        <h1 className="text-3xl font-bold tracking-tight">Compose an order</h1>
+        <p className="mt-3 text-slate-700">Only customer accounts place orders.</p>
+      </div>
     );
   }
-  const [providers, source] = await Promise.all([listProviders(user), fromId ? getOrderInput(user, fromId) : Promise.resolve(undefined)]);
+  const [providers, source] = await Promise.all([listProviders(user), sourceId ? getOrderInput(user, sourceId) : Promise.resolve(undefined)]);
   if (source && !source.ok) notFound();
   const prefill = source?.ok ? source.value : undefined;
-  const mode: ComposeMode = !prefill || !fromId ? { kind: 'new' } : prefill.submit ? { kind: 'clone', fromId, fromTitle: prefill.title } : { kind: 'draft', orderId: fromId };
+  const asDraft = prefill !== undefined && !prefill.submit && !one(search.clone);
+  if (one(search.draft) && prefill?.submit) notFound();
+  const mode: ComposeMode =
+    !prefill || !sourceId ? { kind: 'new' } : asDraft ? { kind: 'draft', orderId: sourceId } : { kind: 'clone', fromId: sourceId, fromTitle: prefill.title };
   const defaults = orderFormDefaults(prefill && mode.kind === 'clone' ? { ...prefill, title: `Copy of ${prefill.title}`.slice(0, 120) } : prefill);
 
   return (
-    <main className="mx-auto w-full max-w-6xl px-6 py-8">
+    <div>
       <header className="mb-6">
         <h1 className="text-3xl font-bold tracking-tight">{mode.kind === 'draft' ? 'Edit draft order' : 'Compose an order'}</h1>
-        {mode.kind === 'clone' ? <p className="mt-1 text-slate-600">Starting from a copy of “{mode.fromTitle}”.</p> : null}
+        {mode.kind === 'clone' ? <p className="mt-1 text-slate-600">A copy of “{mode.fromTitle}”: change what you need, then save or submit it as a new order.</p> : null}
       </header>
       <ComposeOrderForm action={composeOrder} defaultValue={defaults} providers={providers} mode={mode} />
-    </main>
+    </div>
   );
 }

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Locator, type Page } from '@playwright/test';
+
+// Issue 9 item 3: a customer composes a multi-site CPD with ranges, meets a validation error on
+// the right field with nothing lost, fixes it and submits; the page passes an axe check.
+// Runs against `npm start` (playwright.config.ts): the real portal, its database and demo seed.
+
+const SHOTS = 'test-results/screenshots';
+
+interface Login {
+  email: string;
+  password: string;
+}
+
+/** The demo logins scripts/start.mjs seeds and keeps in the e2e data folder. */
+function customerLogin(): Login {
+  const file = join('test-results/e2e-data/dev/portal-logins.json');
+  const logins = JSON.parse(readFileSync(file, 'utf8')) as (Login & { role: string; organisation: string })[];
+  const login = logins.find((l) => l.role === 'customer' && l.organisation === 'Acme Corp');
+  if (!login) throw new Error(`no Acme customer login in ${file}`);
+  return login;
+}
+
+async function signInTo(page: Page, path: string): Promise<void> {
+  const { email, password } = customerLogin();
+  await page.goto(`/sign-in?next=${encodeURIComponent(path)}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Compose an order' })).toBeVisible();
+}
+
+async function expectNoSeriousA11yViolations(page: Page): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+/** A Num field: its fieldset is a group named by its legend, e.g. "Inbound (Mbit/s)". */
+async function setRange(group: Locator, values: { min?: string; pref?: string; max?: string }): Promise<void> {
+  await group.getByText('Range', { exact: true }).click();
+  for (const [key, label] of [
+    ['min', 'Minimum'],
+    ['pref', 'Preferred'],
+    ['max', 'Maximum'],
+  ] as const) {
+    const value = values[key];
+    if (value === undefined) continue;
+    const input = group.getByLabel(label, { exact: true });
+    await input.fill(value);
+    await input.press('Tab');
+  }
+}
+
+async function setFixed(group: Locator, value: string): Promise<void> {
+  const input = group.getByLabel('Value', { exact: true });
+  await input.fill(value);
+  await input.press('Tab');
+}
+
+test('a customer composes a multi-site CPD with ranges, fixes a validation error and submits it', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await expectNoSeriousA11yViolations(page);
+  await page.screenshot({ path: `${SHOTS}/compose-top.png` });
+
+  // Order and providers.
+  await page.getByLabel('Title', { exact: true }).fill('Rennes – Volos backbone');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+
+  // Two sites.
+  const sites = page.getByRole('group', { name: 'Sites' });
+  await sites.getByLabel('Node id').fill('ce-rennes');
+  await sites.getByLabel('Border link').fill('pe1:xe-1/0/0');
+  await sites.getByLabel('Location').selectOption('text');
+  await sites.getByLabel('Place name').fill('Rennes');
+  await sites.getByRole('button', { name: '+ Add a site' }).click();
+  const site2 = page.getByRole('group', { name: 'Site 2' });
+  await site2.getByLabel('Node id').fill('ce-volos');
+  await site2.getByLabel('Border link').fill('pe7:xe-2/0/0');
+  await site2.getByLabel('Location').selectOption('geo');
+  await site2.getByLabel('Latitude').fill('39.36');
+  await site2.getByLabel('Latitude').press('Tab');
+  await site2.getByLabel('Longitude').fill('22.94');
+  await site2.getByLabel('Longitude').press('Tab');
+
+  // Scope: restricted, point to point, both directions.
+  const scope = page.getByRole('group', { name: 'Scope', exact: true });
+  await scope.getByLabel('State the scope').check();
+  await scope.getByRole('checkbox', { name: /^Restricted/ }).check();
+  await scope.getByRole('checkbox', { name: /^1:1/ }).check();
+  await scope.getByLabel('Outbound destinations').fill('ce-volos');
+  await scope.getByLabel('Inbound sources').fill('ce-volos\n198.51.100.0/24');
+
+  // Quantitative QoS with ranges, measured between the two sites.
+  const qos = page.getByRole('group', { name: 'QoS guarantees' });
+  await qos.getByLabel(/^Quantitative/).check();
+  await setRange(qos.getByRole('group', { name: 'One-way delay (ms)' }), { max: '30', pref: '20' });
+  await setFixed(qos.getByRole('group', { name: 'Jitter (ms)' }), '5');
+  await qos.getByLabel('Statistic (optional)').selectOption('p95');
+  await qos.getByRole('combobox', { name: 'Measured from (optional)' }).fill('ce-rennes');
+  await qos.getByRole('combobox', { name: 'Measured to (optional)' }).fill('ce-volos');
+
+  // Availability and capacity as ranges with a preferred value; conformance.
+  const availability = page.getByRole('group', { name: 'Availability', exact: true });
+  await availability.getByLabel('State an availability').check();
+  await setRange(availability.getByRole('group', { name: 'Availability (%)' }), { min: '99.9', pref: '99.99' });
+  const capacity = page.getByRole('group', { name: 'Capacity & conformance' });
+  await capacity.getByLabel('State a capacity').check();
+  const inbound = capacity.getByRole('group', { name: 'Inbound (Mbit/s)' });
+  // A preferred value below the minimum: the mistake this test makes on purpose.
+  await setRange(inbound, { min: '80', pref: '60' });
+  await setRange(capacity.getByRole('group', { name: 'Outbound (Mbit/s)' }), { min: '80', pref: '100' });
+  await capacity.getByLabel(/State conformance rules/).check();
+  await capacity.getByRole('checkbox', { name: /^Police/ }).check();
+  await capacity.getByRole('checkbox', { name: 'Drop', exact: true }).check();
+
+  // The inline error is on the field, in words.
+  const inboundPref = inbound.getByLabel('Preferred', { exact: true });
+  await expect(inbound.getByText('The preferred value is below the minimum (80)')).toBeVisible();
+  await expect(inboundPref).toHaveAttribute('aria-invalid', 'true');
+  await page.getByRole('group', { name: 'Scope', exact: true }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/compose-middle.png` });
+
+  // Submitting shows the summary; its link leads to the field; nothing typed is lost.
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'problem' });
+  await expect(summary).toBeVisible();
+  await expect(summary).toBeFocused();
+  await expect(summary.getByRole('link', { name: /Profile 1 › Capacity › Inbound, preferred value: The preferred value is below the minimum/ })).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/compose-errors.png` });
+  await expectNoSeriousA11yViolations(page);
+  await summary.getByRole('link', { name: /Capacity › Inbound/ }).click();
+  await expect(inboundPref).toBeFocused();
+  await expect(page).toHaveURL(/\/orders\/new$/);
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Rennes – Volos backbone');
+  await expect(sites.getByLabel('Node id').first()).toHaveValue('ce-rennes');
+  await expect(site2.getByLabel('Longitude')).toHaveValue('22.94');
+  await expect(scope.getByLabel('Inbound sources')).toHaveValue('ce-volos\n198.51.100.0/24');
+  await expect(qos.getByRole('group', { name: 'One-way delay (ms)' }).getByLabel('Maximum', { exact: true })).toHaveValue('30');
+  await expect(availability.getByLabel('Preferred', { exact: true })).toHaveValue('99.99');
+  await expect(inbound.getByLabel('Minimum', { exact: true })).toHaveValue('80');
+  await expect(inboundPref).toHaveValue('60');
+
+  // Fixing it clears the error as the value changes.
+  await inboundPref.fill('100');
+  await inboundPref.press('Tab');
+  await expect(inbound.getByText('The preferred value is below the minimum (80)')).toHaveCount(0);
+  await expect(summary).toBeHidden();
+
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  await expect(page).toHaveURL(/\/orders\/[^/?]+$/, { timeout: 20_000 });
+  await expect(page.getByRole('heading', { level: 1, name: 'Rennes – Volos backbone' })).toBeVisible();
+  await expect(page.getByText('Waiting for an administrator to approve the order')).toBeVisible();
+});
+
+test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS choice is exclusive', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await page.getByLabel('Title', { exact: true }).fill('Draft with a qualitative class');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+  await page.getByRole('checkbox', { name: /Carrier B/ }).check();
+  await page.getByLabel('Cheapest offer that meets every bound').check();
+  const sites = page.getByRole('group', { name: 'Sites' });
+  await sites.getByLabel('Node id').fill('ce-a');
+  await sites.getByLabel('Border link').fill('pe1:ge-0/0/1');
+
+  const qos = page.getByRole('group', { name: 'QoS guarantees' });
+  await qos.getByLabel(/^Quantitative/).check();
+  await setFixed(qos.getByRole('group', { name: 'One-way delay (ms)' }), '25');
+  // Switching to qualitative hides the figures: they are not posted, so the CPD cannot mix both.
+  await qos.getByLabel(/^Qualitative/).check();
+  await expect(qos.getByRole('group', { name: 'One-way delay (ms)' })).toBeHidden();
+  await qos.getByRole('checkbox', { name: 'Medium', exact: true }).check();
+  await qos.getByRole('checkbox', { name: 'High', exact: true }).check();
+
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page).toHaveURL(/\/orders\/[^/?]+$/, { timeout: 20_000 });
+  const orderUrl = new URL(page.url());
+  const orderId = orderUrl.pathname.split('/').pop() ?? '';
+
+  await page.goto(`/orders/new?draft=${encodeURIComponent(orderId)}`);
+  await expect(page.getByRole('heading', { level: 1, name: 'Edit draft order' })).toBeVisible();
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Draft with a qualitative class');
+  await expect(page.getByRole('checkbox', { name: /Carrier B/ })).toBeChecked();
+  await expect(page.getByLabel('Cheapest offer that meets every bound')).toBeChecked();
+  await expect(qos.getByLabel(/^Qualitative/)).toBeChecked();
+  await expect(qos.getByRole('checkbox', { name: 'Medium', exact: true })).toBeChecked();
+  await expect(qos.getByRole('checkbox', { name: 'High', exact: true })).toBeChecked();
+  await expect(qos.getByRole('checkbox', { name: 'Low', exact: true })).not.toBeChecked();
+  await expectNoSeriousA11yViolations(page);
+});
