@@ -121,7 +121,7 @@ export function ComposeOrderForm({
                           <input {...props} key={undefined} className="mt-0.5 size-4 rounded accent-sky-600" />
                           <span>
                             <span className="block text-sm font-medium text-slate-900">{provider?.name}</span>
-                            <span className="block font-mono text-xs text-slate-500">
+                            <span className="block font-mono text-xs text-slate-600">
                               {provider?.endpoint} · {provider?.transport.toUpperCase()}
                             </span>
                           </span>

@@ -261,7 +261,7 @@ export function NumValueInput({ meta, label, hint, className, unit, minValue, ma
   const fields = meta.getFieldset();
   const mode = fields.mode.value === 'range' ? 'range' : 'fixed';
   const modeItems = getCollectionProps(fields.mode, { type: 'radio', options: ['fixed', 'range'] });
-  const bounds = { minValue, maxValue, unit };
+  const bounds = { minValue, maxValue };
   return (
     <fieldset id={meta.id} tabIndex={-1} className={`rounded-md border border-slate-200 bg-slate-50/60 p-3 ${className ?? ''}`} aria-describedby={describedBy(meta, hint)}>
       <legend className="px-1 text-sm font-semibold text-slate-800">
@@ -272,7 +272,7 @@ export function NumValueInput({ meta, label, hint, className, unit, minValue, ma
         {modeItems.map((props) => (
           <label
             key={props.key}
-            className="cursor-pointer rounded px-2.5 py-1 text-slate-600 has-checked:bg-sky-600 has-checked:text-white has-focus-visible:ring-2 has-focus-visible:ring-sky-500"
+            className="cursor-pointer rounded px-2.5 py-1 text-slate-600 has-checked:bg-sky-700 has-checked:text-white has-focus-visible:ring-2 has-focus-visible:ring-sky-500"
           >
             <input {...props} key={undefined} className="sr-only" />
             {props.value === 'fixed' ? 'Fixed value' : 'Range'}
