@@ -423,7 +423,10 @@ export const orderFormSchema = z
     if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
       ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
     }
-    // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator.
+    // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator. Zod
+    // runs refinements past earlier refinement issues; those already name the field, so the
+    // validator (which would only repeat the first of them) speaks when nothing else did.
+    if (ctx.issues.length > 0) return;
     const problem = checkCpd(order.cpd.map(cppToCpd));
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });

@@ -235,6 +235,11 @@ describe('cpd-form schema: the rules, each error on its field', () => {
     });
   }
 
+  it('reports a mistake once, in the form\'s words (the validator does not repeat it)', () => {
+    const errors = errorsOf(formWith(TYPICAL, (f) => (f.cpd[0]!.capacity.inMbps = { mode: 'range', min: 80, pref: 60 })));
+    assert.deepEqual(errors['cpd[0].capacity.inMbps.pref'], ['The preferred value is below the minimum (80)']);
+  });
+
   it('keeps what was typed in the reply (nothing lost on a validation error)', () => {
     const form = formWith(TYPICAL, (f) => (f.cpd[0]!.nodes[1]!.id = 'ce-a'));
     const reply = submit(form).reply();
