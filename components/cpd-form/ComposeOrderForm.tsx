@@ -21,7 +21,12 @@ export interface ProviderChoice {
   transport: string;
 }
 
-export type ComposeMode = { kind: 'new' } | { kind: 'clone'; fromId: string; fromTitle: string } | { kind: 'draft'; orderId: string };
+export type ComposeMode =
+  | { kind: 'new' }
+  | { kind: 'clone'; fromId: string; fromTitle: string }
+  | { kind: 'draft'; orderId: string }
+  /** A new negotiation cycle on an agreement (RFC 8921 9.2.9 UPDATE): only the CPD changes. */
+  | { kind: 'update'; orderId: string; negotiationId: string; providerName: string };
 
 export type ComposeAction = (previous: SubmissionResult<string[]> | undefined, formData: FormData) => Promise<SubmissionResult<string[]>>;
 
@@ -69,14 +74,15 @@ export function ComposeOrderForm({
   const providerItems = getCollectionProps(fields.providerIds, { type: 'checkbox', options: providers.map((p) => p.id) });
   const errorNames = Object.keys(form.allErrors);
 
+  const updating = mode.kind === 'update';
   const nav: NavGroup[] = [
-    {
+    ...(updating ? [] : [{
       label: 'Order',
       links: [
         { href: '#order', label: 'Order and providers', errors: count(errorNames, ['title', 'providerIds', 'expectedResponseSeconds', 'selectionRule']) },
         { href: '#negotiation', label: 'Negotiation options', errors: count(errorNames, ['options']) },
       ],
-    },
+    }]),
     ...profiles.map((_, i) => ({
       label: `Profile ${i + 1}`,
       links: PROFILE_SECTIONS.map(([key, label, prefixes]) => ({
@@ -101,7 +107,14 @@ export function ComposeOrderForm({
           </p>
           {mode.kind === 'clone' ? <input type="hidden" name="clonedFrom" value={mode.fromId} /> : null}
           {mode.kind === 'draft' ? <input type="hidden" name="draftId" value={mode.orderId} /> : null}
-
+          {mode.kind === 'update' ? (
+            <>
+              <input type="hidden" name="updateOrderId" value={mode.orderId} />
+              <input type="hidden" name="negotiationId" value={mode.negotiationId} />
+              <OrderFieldsKept value={defaultValue} />
+            </>
+          ) : (
+          <>
           <Section id="order" title="Order and providers" description="What this order is called, who is asked, and how long they have to answer.">
             <TextInput meta={fields.title} label="Title" placeholder="Rennes – Volos 100 Mbit/s" className="sm:w-2/3" />
             <fieldset id={fields.providerIds.id} tabIndex={-1} aria-describedby={fields.providerIds.errors ? fields.providerIds.errorId : `${fields.providerIds.id}-hint`}>
@@ -163,6 +176,8 @@ export function ComposeOrderForm({
               <RadioGroupInput meta={options.scope} label="Scope of the provider's work" options={OPTION_SCOPES} />
             </div>
           </Section>
+          </>
+          )}
 
           <FieldErrors id={fields.cpd.errorId} errors={fields.cpd.errors} />
           {profiles.map((profile, i) => (
@@ -176,17 +191,49 @@ export function ComposeOrderForm({
             <p role="status" aria-live="polite" className="mr-auto text-sm text-slate-600">
               {pending ? 'Saving your order…' : form.status === 'error' ? `${errorNames.length} ${errorNames.length === 1 ? 'field needs' : 'fields need'} attention.` : ''}
             </p>
-            <button type="submit" name="intent" value="draft" className={buttonClass.secondary} disabled={pending}>
-              Save draft
-            </button>
-            <button type="submit" name="intent" value="submit" className={buttonClass.primary} disabled={pending}>
-              {pending ? <Spinner /> : null}
-              Submit for approval
-            </button>
+            {mode.kind === 'update' ? (
+              <button type="submit" name="intent" value="update" className={buttonClass.primary} disabled={pending}>
+                {pending ? <Spinner /> : null}
+                Send the update to {mode.providerName}
+              </button>
+            ) : (
+              <>
+                <button type="submit" name="intent" value="draft" className={buttonClass.secondary} disabled={pending}>
+                  Save draft
+                </button>
+                <button type="submit" name="intent" value="submit" className={buttonClass.primary} disabled={pending}>
+                  {pending ? <Spinner /> : null}
+                  Submit for approval
+                </button>
+              </>
+            )}
           </div>
         </form>
       </div>
     </FormProvider>
+  );
+}
+
+/**
+ * An update changes only the CPD; the order's other fields are posted as they are so the one
+ * schema still applies (the update action reads nothing but the CPD).
+ */
+function OrderFieldsKept({ value }: { value: OrderFormInput }) {
+  const o = value.options;
+  const kept: [string, string | number | undefined][] = [
+    ['title', value.title],
+    ['expectedResponseSeconds', value.expectedResponseSeconds],
+    ['selectionRule', value.selectionRule],
+    ['options.purpose', o.purpose],
+    ['options.testUntil', o.testUntil],
+    ['options.activationType', o.activationType],
+    ['options.scope', o.scope],
+    ...(value.providerIds ?? []).map((id): [string, string] => ['providerIds', id]),
+  ];
+  return (
+    <>
+      {kept.map(([name, v], i) => (v === undefined ? null : <input key={`${name}-${i}`} type="hidden" name={name} value={v} />))}
+    </>
   );
 }
 
