@@ -76,13 +76,17 @@ export function ComposeOrderForm({
 
   const updating = mode.kind === 'update';
   const nav: NavGroup[] = [
-    ...(updating ? [] : [{
-      label: 'Order',
-      links: [
-        { href: '#order', label: 'Order and providers', errors: count(errorNames, ['title', 'providerIds', 'expectedResponseSeconds', 'selectionRule']) },
-        { href: '#negotiation', label: 'Negotiation options', errors: count(errorNames, ['options']) },
-      ],
-    }]),
+    ...(updating
+      ? []
+      : [
+          {
+            label: 'Order',
+            links: [
+              { href: '#order', label: 'Order and providers', errors: count(errorNames, ['title', 'providerIds', 'expectedResponseSeconds', 'selectionRule']) },
+              { href: '#negotiation', label: 'Negotiation options', errors: count(errorNames, ['options']) },
+            ],
+          },
+        ]),
     ...profiles.map((_, i) => ({
       label: `Profile ${i + 1}`,
       links: PROFILE_SECTIONS.map(([key, label, prefixes]) => ({
@@ -114,69 +118,69 @@ export function ComposeOrderForm({
               <OrderFieldsKept value={defaultValue} />
             </>
           ) : (
-          <>
-          <Section id="order" title="Order and providers" description="What this order is called, who is asked, and how long they have to answer.">
-            <TextInput meta={fields.title} label="Title" placeholder="Rennes – Volos 100 Mbit/s" className="sm:w-2/3" />
-            <fieldset id={fields.providerIds.id} tabIndex={-1} aria-describedby={fields.providerIds.errors ? fields.providerIds.errorId : `${fields.providerIds.id}-hint`}>
-              <legend className="block text-sm font-medium text-slate-800">Providers</legend>
-              <p id={`${fields.providerIds.id}-hint`} className="mt-0.5 text-xs text-slate-500">
-                Choose one, or several to negotiate with them in parallel (RFC 8921 8.10).
-              </p>
-              {providers.length === 0 ? (
-                <p className="mt-2 text-sm text-slate-600">No provider is configured yet; ask an administrator.</p>
-              ) : (
-                <ul className="mt-2 grid gap-2 sm:grid-cols-2">
-                  {providerItems.map((props, i) => {
-                    const provider = providers[i];
-                    return (
-                      <li key={props.key}>
-                        <label className="flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 bg-white p-3 has-checked:border-sky-600 has-checked:bg-sky-50">
-                          <input {...props} key={undefined} className="mt-0.5 size-4 rounded accent-sky-600" />
-                          <span>
-                            <span className="block text-sm font-medium text-slate-900">{provider?.name}</span>
-                            <span className="block font-mono text-xs text-slate-600">
-                              {provider?.endpoint} · {provider?.transport.toUpperCase()}
-                            </span>
-                          </span>
-                        </label>
-                      </li>
-                    );
-                  })}
-                </ul>
-              )}
-              <FieldErrors id={fields.providerIds.errorId} errors={fields.providerIds.errors} />
-            </fieldset>
-            <div className="grid gap-4 sm:grid-cols-2">
-              <NumberInput
-                meta={fields.expectedResponseSeconds}
-                label="Expected response time"
-                unit="seconds"
-                minValue={5}
-                step={1}
-                hint="How long each provider may take to answer (EXPECTED_RESPONSE_TIME); 600 is ten minutes."
-              />
-              <fieldset disabled={!parallel}>
-                <RadioGroupInput
-                  meta={fields.selectionRule}
-                  label="When several offers arrive"
-                  options={SELECTION_RULES}
-                  hint={parallel ? 'The other offers are declined.' : 'Applies when you choose several providers.'}
-                />
-              </fieldset>
-            </div>
-          </Section>
+            <>
+              <Section id="order" title="Order and providers" description="What this order is called, who is asked, and how long they have to answer.">
+                <TextInput meta={fields.title} label="Title" placeholder="Rennes – Volos 100 Mbit/s" className="sm:w-2/3" />
+                <fieldset id={fields.providerIds.id} tabIndex={-1} aria-describedby={fields.providerIds.errors ? fields.providerIds.errorId : `${fields.providerIds.id}-hint`}>
+                  <legend className="block text-sm font-medium text-slate-800">Providers</legend>
+                  <p id={`${fields.providerIds.id}-hint`} className="mt-0.5 text-xs text-slate-500">
+                    Choose one, or several to negotiate with them in parallel (RFC 8921 8.10).
+                  </p>
+                  {providers.length === 0 ? (
+                    <p className="mt-2 text-sm text-slate-600">No provider is configured yet; ask an administrator.</p>
+                  ) : (
+                    <ul className="mt-2 grid gap-2 sm:grid-cols-2">
+                      {providerItems.map((props, i) => {
+                        const provider = providers[i];
+                        return (
+                          <li key={props.key}>
+                            <label className="flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 bg-white p-3 has-checked:border-sky-600 has-checked:bg-sky-50">
+                              <input {...props} key={undefined} className="mt-0.5 size-4 rounded accent-sky-600" />
+                              <span>
+                                <span className="block text-sm font-medium text-slate-900">{provider?.name}</span>
+                                <span className="block font-mono text-xs text-slate-600">
+                                  {provider?.endpoint} · {provider?.transport.toUpperCase()}
+                                </span>
+                              </span>
+                            </label>
+                          </li>
+                        );
+                      })}
+                    </ul>
+                  )}
+                  <FieldErrors id={fields.providerIds.errorId} errors={fields.providerIds.errors} />
+                </fieldset>
+                <div className="grid gap-4 sm:grid-cols-2">
+                  <NumberInput
+                    meta={fields.expectedResponseSeconds}
+                    label="Expected response time"
+                    unit="seconds"
+                    minValue={5}
+                    step={1}
+                    hint="How long each provider may take to answer (EXPECTED_RESPONSE_TIME); 600 is ten minutes."
+                  />
+                  <fieldset disabled={!parallel}>
+                    <RadioGroupInput
+                      meta={fields.selectionRule}
+                      label="When several offers arrive"
+                      options={SELECTION_RULES}
+                      hint={parallel ? 'The other offers are declined.' : 'Applies when you choose several providers.'}
+                    />
+                  </fieldset>
+                </div>
+              </Section>
 
-          <Section id="negotiation" title="Negotiation options" description="RFC 8921 9.1.10.3; leave “Not stated” when it does not matter.">
-            <div className="grid gap-4 sm:grid-cols-2">
-              <RadioGroupInput meta={options.purpose} label="Purpose" options={PURPOSES} />
-              <fieldset disabled={options.purpose.value !== 'test'} className="disabled:opacity-60">
-                <DateTimeInput meta={options.testUntil} label="Test period ends (UTC)" hint="Only for a test order." isDisabled={options.purpose.value !== 'test'} />
-              </fieldset>
-              <RadioGroupInput meta={options.activationType} label="Activation" options={ACTIVATION_TYPES} />
-              <RadioGroupInput meta={options.scope} label="Scope of the provider's work" options={OPTION_SCOPES} />
-            </div>
-          </Section>
-          </>
+              <Section id="negotiation" title="Negotiation options" description="RFC 8921 9.1.10.3; leave “Not stated” when it does not matter.">
+                <div className="grid gap-4 sm:grid-cols-2">
+                  <RadioGroupInput meta={options.purpose} label="Purpose" options={PURPOSES} />
+                  <fieldset disabled={options.purpose.value !== 'test'} className="disabled:opacity-60">
+                    <DateTimeInput meta={options.testUntil} label="Test period ends (UTC)" hint="Only for a test order." isDisabled={options.purpose.value !== 'test'} />
+                  </fieldset>
+                  <RadioGroupInput meta={options.activationType} label="Activation" options={ACTIVATION_TYPES} />
+                  <RadioGroupInput meta={options.scope} label="Scope of the provider's work" options={OPTION_SCOPES} />
+                </div>
+              </Section>
+            </>
           )}
 
           <FieldErrors id={fields.cpd.errorId} errors={fields.cpd.errors} />
