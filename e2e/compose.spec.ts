@@ -195,3 +195,16 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await expect(qos.getByRole('checkbox', { name: 'Low', exact: true })).not.toBeChecked();
   await expectNoSeriousA11yViolations(page);
 });
+
+test('an unfinished order can be saved as a draft; submitting it lists what is missing', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await page.getByLabel('Title', { exact: true }).fill('Only a title so far');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'problem' });
+  await expect(summary.getByRole('link', { name: /Profile 1 › Site 1 › Node id/ })).toBeVisible();
+  await expect(summary.getByRole('link', { name: /Profile 1 › Site 1 › Border link/ })).toBeVisible();
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
+  await expect(page.getByRole('heading', { level: 1, name: 'Only a title so far' })).toBeVisible();
+});

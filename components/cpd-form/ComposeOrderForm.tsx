@@ -5,7 +5,7 @@ import { parseWithZod } from '@conform-to/zod/v4';
 import { startTransition, useActionState, type FormEvent } from 'react';
 import { ACTIVATION_TYPES, OPTION_SCOPES, PURPOSES, SELECTION_RULES } from '@/lib/portal/cpd-form/choices';
 import { emptyCpp } from '@/lib/portal/cpd-form/mapping';
-import { orderFormSchema, type OrderFormInput, type OrderFormValue } from '@/lib/portal/cpd-form/schema';
+import { schemaForIntent, type OrderFormInput, type OrderFormValue } from '@/lib/portal/cpd-form/schema';
 import { ErrorSummary } from './ErrorSummary';
 import { buttonClass, DateTimeInput, FieldErrors, NumberInput, RadioGroupInput, Section, TextInput } from './fields';
 import { ProfileFields } from './ProfileFields';
@@ -53,7 +53,8 @@ export function ComposeOrderForm({
     defaultValue,
     shouldValidate: 'onBlur',
     shouldRevalidate: 'onInput',
-    onValidate: ({ formData }) => parseWithZod(formData, { schema: orderFormSchema }),
+    // "Save draft" may leave the CPD unfinished; every other check (blur, input, submit) is strict.
+    onValidate: ({ formData, submitter }) => parseWithZod(formData, { schema: schemaForIntent(submitter?.value) }),
   });
 
   // React resets a form after its action runs; posting through a transition ourselves keeps

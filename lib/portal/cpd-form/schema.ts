@@ -403,6 +403,13 @@ export const optionsSchema = z
 
 export const MAX_RESPONSE_SECONDS = 7 * 86400;
 
+/** RFC 8921 8.10: a rule picks among several offers; with one provider the customer decides. */
+function selectionRuleCheck(order: { providerIds: string[]; selectionRule: string }, ctx: z.RefinementCtx): void {
+  if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
+    ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
+  }
+}
+
 /** The whole compose-order form. Field names are the form's input names. */
 export const orderFormSchema = z
   .object({
@@ -419,10 +426,7 @@ export const orderFormSchema = z
     cpd: z.array(cppSchema).min(1, 'Add at least one connectivity profile').max(64, 'A CPD holds at most 64 profiles'),
   })
   .superRefine((order, ctx) => {
-    // RFC 8921 8.10: a rule picks among several offers; with one provider the customer decides.
-    if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
-      ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
-    }
+    selectionRuleCheck(order, ctx);
     // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator. Zod
     // runs refinements past earlier refinement issues; those already name the field, so the
     // validator (which would only repeat the first of them) speaks when nothing else did.
@@ -430,6 +434,28 @@ export const orderFormSchema = z
     const problem = checkCpd(order.cpd.map(cppToCpd));
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });
+
+// ---------------------------------------------------------------------------------------------
+// Drafts (lib/portal/orders/service.ts stores a Draft's CPD unchecked): the order fields must be
+// valid and every value typed well formed, but the CPD may be incomplete or inconsistent — no
+// required node ids or links, none of the per-CPP rules, no last word. Submitting runs them all.
+
+const draftNodeSchema = z.object({ ...nodeSchema.shape, id: z.string().default(''), link: z.string().default('') });
+const draftLinkCapacitySchema = z.object({ ...linkCapacitySchema.shape, link: z.string().default('') });
+const draftCppSchema = z.object({
+  ...cppSchema.shape,
+  nodes: z.array(draftNodeSchema).max(256, 'A profile lists at most 256 customer nodes'),
+  capacity: z.object({ ...capacitySchema.shape, perLink: z.array(draftLinkCapacitySchema).default([]) }),
+});
+
+export const draftFormSchema = z
+  .object({ ...orderFormSchema.shape, cpd: z.array(draftCppSchema).min(1, 'Add at least one connectivity profile').max(64, 'A CPD holds at most 64 profiles') })
+  .superRefine(selectionRuleCheck);
+
+/** The schema a submission is checked with: "Save draft" is lenient about the CPD. */
+export function schemaForIntent(intent: unknown): typeof orderFormSchema | typeof draftFormSchema {
+  return intent === 'draft' ? draftFormSchema : orderFormSchema;
+}
 
 export type CppFormInput = z.input<typeof cppSchema>;
 export type CppFormValue = z.output<typeof cppSchema>;

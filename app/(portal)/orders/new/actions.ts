@@ -6,7 +6,7 @@ import { redirect } from 'next/navigation';
 import { z } from 'zod';
 import { requireUser } from '@/lib/portal/auth/session';
 import { toOrderFields } from '@/lib/portal/cpd-form/mapping';
-import { orderFormSchema } from '@/lib/portal/cpd-form/schema';
+import { schemaForIntent } from '@/lib/portal/cpd-form/schema';
 import { serviceErrorsToForm } from '@/lib/portal/cpd-form/service-errors';
 import { enqueueIntent } from '@/lib/portal/intents/service';
 import { createOrder, updateDraft, type NewOrderInput } from '@/lib/portal/orders/service';
@@ -30,7 +30,7 @@ const field = (formData: FormData, name: string): string | undefined => {
  */
 export async function composeOrder(_previous: SubmissionResult<string[]> | undefined, formData: FormData): Promise<SubmissionResult<string[]>> {
   const user = await requireUser('/orders/new');
-  const submission = parseWithZod(formData, { schema: orderFormSchema });
+  const submission = parseWithZod(formData, { schema: schemaForIntent(formData.get('intent')) });
   if (submission.status !== 'success') return submission.reply();
 
   const extra = envelope.safeParse({

@@ -9,7 +9,7 @@ import { readCpd } from '../../../cpnp/cpd/validate';
 import { SchemaReader } from '../../../cpnp/schema-reader';
 import { checkCpd, cpdPathToFieldPath, formatPath, parsePath } from '../cpd-check';
 import { emptyCpp, fromCpd, orderFormDefaults, toOrderFields, type OrderFields } from '../mapping';
-import { orderFormSchema, splitList, type OrderFormInput } from '../schema';
+import { orderFormSchema, schemaForIntent, splitList, type OrderFormInput } from '../schema';
 import { formRepresentable, toFormData } from './helpers';
 
 const ORDER: Omit<OrderFields, 'cpd'> = {
@@ -323,5 +323,51 @@ describe('cpd-form: service field errors land on form fields', () => {
         formErrors: ['The order to clone was not found.'],
       },
     );
+  });
+});
+
+describe('cpd-form drafts: "Save draft" keeps an unfinished CPD', () => {
+  const draft = (input: OrderFormInput) => parseWithZod(toFormData(input), { schema: schemaForIntent('draft') });
+  const blank = (): OrderFormInput => ({ ...orderFormDefaults(), title: 'Half done', providerIds: ['prov-a'] });
+
+  it('saves a blank profile as a draft, while submitting it is refused', () => {
+    const submission = draft(blank());
+    assert.equal(submission.status, 'success');
+    if (submission.status === 'success') assert.deepEqual(toOrderFields(submission.value).cpd, [{ nodes: [{ id: '', link: '' }] }]);
+    assert.equal(submit(blank()).status, 'error');
+  });
+
+  it('reopens an unfinished draft exactly as it was saved (through its JSON storage)', () => {
+    const form = blank();
+    const cpp = form.cpd[0]!;
+    cpp.nodes = [
+      { id: 'ce-a', link: '', locationKind: 'geo', lat: 48.1 },
+      { id: '', link: 'pe2:ge-0/0/0', locationKind: 'text' },
+    ];
+    cpp.scope = { ...cpp.scope, include: true, outbound: 'ce-a' };
+    cpp.qos = { ...cpp.qos, kind: 'quantitative', between: ['ce-a'] };
+    cpp.availability = { ...cpp.availability, include: true, statistic: 'avg' };
+    cpp.capacity = { ...cpp.capacity, include: true, perLink: [{ link: '', inMbps: { mode: 'range', max: 50 }, outMbps: { mode: 'fixed' } }] };
+    cpp.conformance = { ...cpp.conformance, include: true, outOfProfile: ['drop'] };
+    cpp.invocation = { type: 'explicit' };
+    const first = draft(form);
+    assert.equal(first.status, 'success', JSON.stringify(first.reply().error));
+    if (first.status !== 'success') return;
+    const saved = toOrderFields(first.value);
+    const stored = JSON.parse(JSON.stringify(saved)) as OrderFields;
+    const again = draft(orderFormDefaults(stored));
+    assert.equal(again.status, 'success');
+    if (again.status === 'success') assert.deepEqual(JSON.parse(JSON.stringify(toOrderFields(again.value))), stored);
+    assert.deepEqual(stored.cpd[0]?.qos, { kind: 'quantitative', between: ['ce-a', ''] });
+  });
+
+  it('still refuses malformed values and invalid order fields in a draft', () => {
+    const badPort = blank();
+    badPort.cpd[0]!.flows = [{ dstPort: 'http' }];
+    assert.ok(draft(badPort).reply().error?.['cpd[0].flows[0].dstPort']);
+    const noTitle = { ...blank(), title: '' };
+    assert.ok(draft(noTitle).reply().error?.['title']);
+    const rule = { ...blank(), selectionRule: 'cheapest' as const };
+    assert.ok(draft(rule).reply().error?.['selectionRule']);
   });
 });
