@@ -61,6 +61,8 @@ async function setFixed(group: Locator, value: string): Promise<void> {
 }
 
 test('a customer composes a multi-site CPD with ranges, fixes a validation error and submits it', async ({ page }) => {
+  // A long walk through the whole form (two page loads, two axe runs): more than the default 30 s.
+  test.setTimeout(90_000);
   await signInTo(page, '/orders/new');
   await expectNoSeriousA11yViolations(page);
   await page.screenshot({ path: `${SHOTS}/compose-top.png` });
@@ -125,8 +127,9 @@ test('a customer composes a multi-site CPD with ranges, fixes a validation error
   const inboundPref = inbound.getByLabel('Preferred', { exact: true });
   await expect(inbound.getByText('The preferred value is below the minimum (80)')).toBeVisible();
   await expect(inboundPref).toHaveAttribute('aria-invalid', 'true');
-  await page.getByRole('group', { name: 'Scope', exact: true }).scrollIntoViewIfNeeded();
+  await qos.evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: `${SHOTS}/compose-middle.png` });
+  await inbound.screenshot({ path: `${SHOTS}/compose-field-error.png` });
 
   // Submitting shows the summary; its link leads to the field; nothing typed is lost.
   await page.getByRole('button', { name: 'Submit for approval' }).click();
@@ -158,6 +161,21 @@ test('a customer composes a multi-site CPD with ranges, fixes a validation error
   await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
   await expect(page.getByRole('heading', { level: 1, name: 'Rennes – Volos backbone' })).toBeVisible();
   await expect(page.getByText('Waiting for an administrator to approve the order')).toBeVisible();
+
+  // What was stored is what was typed: a copy of the order comes back with every value.
+  const orderId = new URL(page.url()).pathname.split('/').pop() ?? '';
+  await page.goto(`/orders/new?clone=${encodeURIComponent(orderId)}`);
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Copy of Rennes – Volos backbone');
+  await expect(page.getByRole('checkbox', { name: /Example Networks/ })).toBeChecked();
+  await expect(page.getByRole('group', { name: 'Site 1' }).getByLabel('Place name')).toHaveValue('Rennes');
+  await expect(page.getByRole('group', { name: 'Site 2' }).getByLabel('Latitude')).toHaveValue('39.36');
+  await expect(scope.getByRole('checkbox', { name: /^Restricted/ })).toBeChecked();
+  await expect(scope.getByLabel('Inbound sources')).toHaveValue('ce-volos\n198.51.100.0/24');
+  await expect(qos.getByRole('group', { name: 'One-way delay (ms)' }).getByLabel('Preferred', { exact: true })).toHaveValue('20');
+  await expect(qos.getByRole('combobox', { name: 'Measured to (optional)' })).toHaveValue('ce-volos');
+  await expect(availability.getByLabel('Minimum', { exact: true })).toHaveValue('99.9');
+  await expect(inbound.getByLabel('Preferred', { exact: true })).toHaveValue('100');
+  await expect(capacity.getByRole('checkbox', { name: 'Drop', exact: true })).toBeChecked();
 });
 
 test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS choice is exclusive', async ({ page }) => {
