@@ -184,6 +184,13 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await page.getByRole('checkbox', { name: /Example Networks/ }).check();
   await page.getByRole('checkbox', { name: /Carrier B/ }).check();
   await page.getByLabel('Cheapest offer that meets every bound').check();
+  // A test order with its period end, typed into the date picker's segments.
+  await page.getByLabel('Test (trial period)').check();
+  const testUntil = page.getByRole('group', { name: 'Test period ends (UTC)' });
+  await testUntil.getByRole('spinbutton').first().click();
+  await page.keyboard.type('01312027');
+  await page.keyboard.type('1830');
+  await expect(page.locator('input[type=hidden][name="options.testUntil"]')).toHaveValue('2027-01-31T18:30:00');
   const sites = page.getByRole('group', { name: 'Sites' });
   await sites.getByLabel('Node id').fill('ce-a');
   await sites.getByLabel('Border link').fill('pe1:ge-0/0/1');
@@ -207,6 +214,8 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Draft with a qualitative class');
   await expect(page.getByRole('checkbox', { name: /Carrier B/ })).toBeChecked();
   await expect(page.getByLabel('Cheapest offer that meets every bound')).toBeChecked();
+  await expect(page.getByLabel('Test (trial period)')).toBeChecked();
+  await expect(page.locator('input[type=hidden][name="options.testUntil"]')).toHaveValue('2027-01-31T18:30:00');
   await expect(qos.getByLabel(/^Qualitative/)).toBeChecked();
   await expect(qos.getByRole('checkbox', { name: 'Medium', exact: true })).toBeChecked();
   await expect(qos.getByRole('checkbox', { name: 'High', exact: true })).toBeChecked();
