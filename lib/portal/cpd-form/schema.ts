@@ -165,6 +165,28 @@ function enumField<const T extends readonly [string, ...string[]]>(values: T) {
 
 const include = z.boolean().default(false);
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Zod skips a refinement once a field inside has failed; these rules should still speak, so
+ * that one submission lists every problem. They run whenever the value has the form's shape
+ * (possibly with bad leaves, which their own errors name).
+ */
+const EVEN_WITH_FIELD_ERRORS = { when: (payload: { value: unknown }) => isRecord(payload.value) };
+const SOUND_CPP = {
+  when: ({ value }: { value: unknown }): boolean => {
+    if (!isRecord(value) || !Array.isArray(value.nodes) || !value.nodes.every(isRecord)) return false;
+    const { scope, qos, availability, capacity, conformance, overall, invocation } = value;
+    if (![scope, qos, availability, capacity, conformance, overall, invocation].every(isRecord)) return false;
+    const s = scope as Record<string, unknown>;
+    const q = qos as Record<string, unknown>;
+    const c = conformance as Record<string, unknown>;
+    const lists = [s.reach, s.model, s.outbound, s.inbound, s.sources, q.class, q.between, c.policing, c.outOfProfile];
+    const nums = [q.delayMs, q.jitterMs, q.lossPct, (availability as Record<string, unknown>).percent];
+    return lists.every(Array.isArray) && nums.every(isRecord);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Clauses (RFC 7297 section 3, cpp-model.md).
 
@@ -185,7 +207,7 @@ export const nodeSchema = z
       if (node.lat === undefined) ctx.addIssue({ code: 'custom', path: ['lat'], message: 'Enter a latitude' });
       if (node.lon === undefined) ctx.addIssue({ code: 'custom', path: ['lon'], message: 'Enter a longitude' });
     }
-  });
+  }, EVEN_WITH_FIELD_ERRORS);
 
 /** RFC 7297 3.2 Scope. */
 const scopeSchema = z.object({
@@ -319,6 +341,8 @@ export const cppSchema = z
     const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
     const ids = new Set<string>();
     cpp.nodes.forEach((node, i) => {
+      // A missing id has its own error already.
+      if (typeof node.id !== 'string' || node.id === '') return;
       if (ids.has(node.id)) issue(['nodes', i, 'id'], `Node id "${node.id}" is already used in this profile`);
       ids.add(node.id);
     });
@@ -363,7 +387,7 @@ export const cppSchema = z
       issue(['overall'], 'RFC 7297 3.7: overall guarantees need out-of-profile traffic forwarded at lower effort, not dropped (or no capacity/conformance)');
     }
     if (invocation.type === 'explicit' && invocation.protocol === undefined) issue(['invocation', 'protocol'], 'Choose the signalling protocol');
-  });
+  }, SOUND_CPP);
 
 function numGiven(n: NumFormValue): boolean {
   return n.mode === 'fixed' ? n.value !== undefined : n.min !== undefined || n.max !== undefined || n.pref !== undefined;

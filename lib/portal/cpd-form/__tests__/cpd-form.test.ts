@@ -371,3 +371,15 @@ describe('cpd-form drafts: "Save draft" keeps an unfinished CPD', () => {
     assert.ok(draft(rule).reply().error?.['selectionRule']);
   });
 });
+
+describe('cpd-form: one submission lists every problem', () => {
+  it('reports the clause rules together with the missing fields', () => {
+    const form = orderFormDefaults();
+    form.cpd[0]!.scope = { ...form.cpd[0]!.scope, include: true };
+    form.cpd[0]!.capacity = { ...form.cpd[0]!.capacity, include: true };
+    const errors = errorsOf(form);
+    for (const name of ['title', 'cpd[0].nodes[0].id', 'cpd[0].scope.reach', 'cpd[0].scope.model', 'cpd[0].conformance']) {
+      assert.ok(errors[name], `expected an error on ${name}: ${JSON.stringify(errors)}`);
+    }
+  });
+});
