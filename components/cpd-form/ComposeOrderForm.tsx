@@ -2,7 +2,7 @@
 
 import { FormProvider, getCollectionProps, getFormProps, useForm, type SubmissionResult } from '@conform-to/react';
 import { parseWithZod } from '@conform-to/zod/v4';
-import { startTransition, useActionState, type FormEvent } from 'react';
+import { startTransition, useActionState, useState, type FormEvent } from 'react';
 import { ACTIVATION_TYPES, OPTION_SCOPES, PURPOSES, SELECTION_RULES } from '@/lib/portal/cpd-form/choices';
 import { emptyCpp } from '@/lib/portal/cpd-form/mapping';
 import { schemaForIntent, type OrderFormInput, type OrderFormValue } from '@/lib/portal/cpd-form/schema';
@@ -59,11 +59,14 @@ export function ComposeOrderForm({
 
   // React resets a form after its action runs; posting through a transition ourselves keeps
   // every typed value in place when the server answers with errors.
+  const [attempt, setAttempt] = useState(0);
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    const submitter = (event.nativeEvent as SubmitEvent).submitter;
+    // List buttons (add/remove) submit Conform intents; they are not attempts to send.
+    if (submitter?.getAttribute('name') !== '__intent__') setAttempt((n) => n + 1);
     form.onSubmit(event);
     if (event.defaultPrevented) return;
     event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter;
     const formData = new FormData(event.currentTarget, submitter);
     startTransition(() => formAction(formData));
   };
@@ -106,7 +109,7 @@ export function ComposeOrderForm({
       <div className="lg:grid lg:grid-cols-[14rem_1fr] lg:gap-8">
         <SectionNav groups={nav} />
         <form {...getFormProps(form)} action={formAction} onSubmit={onSubmit} className="min-w-0 space-y-8" aria-describedby="compose-intro">
-          <ErrorSummary formId={form.id} status={form.status} errors={form.allErrors} formErrors={form.errors} />
+          <ErrorSummary formId={form.id} status={form.status} errors={form.allErrors} formErrors={form.errors} attempt={`${attempt}:${lastResult ? JSON.stringify(lastResult.error ?? {}) : ''}`} />
           <p id="compose-intro" className="text-sm text-slate-600">
             Describe the connectivity you need as a Connectivity Provisioning Document (CPD). Every figure may be a fixed value or a range with a preferred value: providers answer with an offer inside it.
           </p>

@@ -14,8 +14,11 @@ export function ErrorSummary({
   status,
   errors,
   formErrors,
+  attempt,
 }: {
   formId: string;
+  /** Changes with every submission (or server reply): the moment to take focus. */
+  attempt: unknown;
   status: 'success' | 'error' | undefined;
   errors: Record<string, string[]>;
   formErrors: string[] | undefined;
@@ -23,13 +26,11 @@ export function ErrorSummary({
   const ref = useRef<HTMLDivElement>(null);
   const entries = Object.entries(errors).filter(([name]) => name !== '');
   const visible = status === 'error' && (entries.length > 0 || (formErrors?.length ?? 0) > 0);
-  const signature = visible ? entries.map(([n, e]) => `${n}:${e.join()}`).join('|') : '';
 
   useEffect(() => {
-    if (signature) ref.current?.focus();
-    // Focus when a new set of errors arrives, not on every keystroke that revalidates.
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed on the submission's errors
-  }, [status]);
+    // After a submission, not on every keystroke that revalidates.
+    ref.current?.focus();
+  }, [attempt]);
 
   if (!visible) return null;
   const total = entries.length + (formErrors?.length ?? 0);
