@@ -235,3 +235,31 @@ test('an unfinished order can be saved as a draft; submitting it lists what is m
   await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
   await expect(page.getByRole('heading', { level: 1, name: 'Only a title so far' })).toBeVisible();
 });
+
+test('an error only the server can find comes back on the form with nothing lost', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await page.getByLabel('Title', { exact: true }).fill('Copy of a vanished order');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+  const sites = page.getByRole('group', { name: 'Sites' });
+  await sites.getByLabel('Node id').fill('ce-a');
+  await sites.getByLabel('Border link').fill('pe1:ge-0/0/1');
+  const availability = page.getByRole('group', { name: 'Availability', exact: true });
+  await availability.getByLabel('State an availability').check();
+  await setRange(availability.getByRole('group', { name: 'Availability (%)' }), { min: '99.5', pref: '99.9' });
+  // As if the order being copied was deleted after the page loaded: only the service can tell.
+  await page.locator('form#compose').evaluate((form) => {
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'hidden', name: 'clonedFrom', value: 'no-such-order' });
+    form.appendChild(input);
+  });
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'problem' });
+  await expect(summary).toContainText('The order to clone was not found.');
+  await expect(summary).toBeFocused();
+  await expect(page).toHaveURL(/\/orders\/new$/);
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Copy of a vanished order');
+  await expect(page.getByRole('checkbox', { name: /Example Networks/ })).toBeChecked();
+  await expect(sites.getByLabel('Border link')).toHaveValue('pe1:ge-0/0/1');
+  await expect(availability.getByLabel('Preferred', { exact: true })).toHaveValue('99.9');
+  await expectNoSeriousA11yViolations(page);
+});

@@ -26,11 +26,18 @@ export function ErrorSummary({
   const ref = useRef<HTMLDivElement>(null);
   const entries = Object.entries(errors).filter(([name]) => name !== '');
   const visible = status === 'error' && (entries.length > 0 || (formErrors?.length ?? 0) > 0);
-
+  // Focus once per submission, when its errors are on screen (a server reply renders a beat
+  // after it arrives); never on the keystrokes that revalidate.
+  const owed = useRef(false);
   useEffect(() => {
-    // After a submission, not on every keystroke that revalidates.
-    ref.current?.focus();
+    owed.current = true;
   }, [attempt]);
+  useEffect(() => {
+    if (visible && owed.current) {
+      owed.current = false;
+      ref.current?.focus();
+    }
+  }, [visible, attempt]);
 
   if (!visible) return null;
   const total = entries.length + (formErrors?.length ?? 0);
