@@ -383,3 +383,15 @@ describe('cpd-form: one submission lists every problem', () => {
     }
   });
 });
+
+describe('cpd-form: field names in words (error summary)', () => {
+  it('reads field names as a person would', async () => {
+    const { describeField } = await import('../field-labels');
+    assert.equal(describeField('cpd[0].nodes[1].id'), 'Profile 1 › Site 2 › Node id');
+    assert.equal(describeField('cpd[1].capacity.inMbps.pref'), 'Profile 2 › Capacity › Inbound, preferred value');
+    assert.equal(describeField('cpd[0].availability.percent.value'), 'Profile 1 › Availability › Availability');
+    assert.equal(describeField('cpd[0].qos.between[1]'), 'Profile 1 › QoS › Measured to');
+    assert.equal(describeField('options.testUntil'), 'Negotiation options › Test period ends');
+    assert.equal(describeField('providerIds'), 'Providers');
+  });
+});
