@@ -56,7 +56,7 @@ test('offers from two providers side by side, with the clause diff in words; cho
   await expect(example.getByRole('row', { name: /capacity › in Mbps/ })).toContainText('Narrows');
   await expect(carrier.getByRole('row', { name: /capacity › in Mbps/ })).toContainText('Misses');
   await expect(example).toContainText('price 1200 EUR per month');
-  await expect(page.getByText(/Offer valid by \d\d:\d\d:\d\d UTC, in \d+:\d\d/).first()).toBeVisible();
+  await expect(page.getByText(/Offer valid until \d\d:\d\d:\d\d UTC, in \d+:\d\d/).first()).toBeVisible();
   await expectAccessible(page);
   await page.screenshot({ path: 'test-results/screens/order-offers.png', fullPage: true });
   await example.getByRole('button', { name: 'Choose Example Networks’s offer'.replace('’', "'") }).click();
@@ -75,4 +75,41 @@ test('staff read any organisation’s order without actions', async ({ page }) =
   await expect(page.getByText('Read-only view.')).toBeVisible();
   await expect(page.getByRole('button', { name: /Accept|Choose|Decline|Cancel/ })).toHaveCount(0);
   await expectAccessible(page);
+});
+
+test('an agreement with an alarm: the alarm is explained, and only agreement actions are offered', async ({ page }) => {
+  const { customer } = logins();
+  const order = await placeOrder(customer.email, {
+    state: 'Completed',
+    negotiation: { clientState: 'Completed', agreed: true, alarm: 'activationUnanswered', agreementCpd: JSON.stringify(CPD) },
+  });
+  await signIn(page, customer);
+  await page.goto(`/orders/${order.id}`);
+  const alarm = page.getByRole('alert').filter({ hasText: 'Alarm' });
+  await expect(alarm).toContainText('Alarm: Activation unanswered');
+  await expect(alarm).toContainText('Check with the provider');
+  await expect(page.getByText('Agreement in force')).toBeVisible();
+  await expect(page.getByRole('button', { name: /Accept|Choose|Decline/ })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Update agreement…' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Withdraw agreement' })).toBeVisible();
+  await expectAccessible(page);
+  await page.screenshot({ path: 'test-results/screens/order-agreement-alarm.png', fullPage: true });
+  await page.getByRole('button', { name: 'Activate now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Queued' })).toBeVisible();
+  await expect(page.getByText('On its way: Activate')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Activate now' })).toHaveCount(0);
+});
+
+test('a provider asking for more time: the customer grants it', async ({ page }) => {
+  const { customer } = logins();
+  const order = await placeOrder(customer.email, {
+    state: 'Negotiating',
+    negotiation: { clientState: 'ServerProcessing', moreTimeRequestedUntil: new Date(Date.now() + 7_200_000), expectedOfferAt: new Date(Date.now() + 7_200_000) },
+  });
+  await signIn(page, customer);
+  await page.goto(`/orders/${order.id}`);
+  await expect(page.getByText(/The provider asks for more time, until \d\d:\d\d:\d\d UTC, in \d+:\d\d:\d\d/)).toBeVisible();
+  await page.getByRole('button', { name: 'Grant more time' }).click();
+  await expect(page.getByText('On its way: Grant more time')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Deny more time' })).toHaveCount(0);
 });

@@ -21,10 +21,10 @@ function kindsFor(payload: OrderDetailPayload, negotiationId: string): Kind[] {
 function Deadlines({ n, serverNow }: { n: NegotiationView; serverNow: string }) {
   const d = n.deadlines;
   const items: { label: string; at: string }[] = [];
-  if (d.expectedResponseAt && ['PQOSent', 'AcceptSent', 'AwaitingProcessing'].includes(n.clientState)) items.push({ label: 'Response expected', at: d.expectedResponseAt });
-  if (d.expectedOfferAt && n.clientState === 'ServerProcessing') items.push({ label: 'Offer expected', at: d.expectedOfferAt });
-  if (d.moreTimeRequestedUntil) items.push({ label: 'More time asked for, until', at: d.moreTimeRequestedUntil });
-  if (d.offerValidUntil && n.clientState === 'OfferReceived') items.push({ label: 'Offer valid', at: d.offerValidUntil });
+  if (d.expectedResponseAt && ['PQOSent', 'AcceptSent', 'AwaitingProcessing'].includes(n.clientState)) items.push({ label: 'Response expected by', at: d.expectedResponseAt });
+  if (d.expectedOfferAt && n.clientState === 'ServerProcessing') items.push({ label: 'Offer expected by', at: d.expectedOfferAt });
+  if (d.moreTimeRequestedUntil) items.push({ label: 'The provider asks for more time, until', at: d.moreTimeRequestedUntil });
+  if (d.offerValidUntil && n.clientState === 'OfferReceived') items.push({ label: 'Offer valid until', at: d.offerValidUntil });
   if (items.length === 0) return null;
   return (
     <ul className="space-y-0.5 text-sm text-slate-800">

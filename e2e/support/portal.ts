@@ -76,7 +76,14 @@ function db() {
  */
 export async function placeOrder(
   email: string,
-  opts: { title?: string; providers?: string[]; state?: string; offers?: { provider: string; cpd: unknown }[] } = {},
+  opts: {
+    title?: string;
+    providers?: string[];
+    state?: string;
+    offers?: { provider: string; cpd: unknown }[];
+    /** Columns the engine host would have written on every negotiation (agreement, alarm, more time...). */
+    negotiation?: { clientState?: string; agreed?: boolean; alarm?: string; moreTimeRequestedUntil?: Date; expectedOfferAt?: Date; agreementCpd?: string };
+  } = {},
 ): Promise<{ id: string; title: string }> {
   const client = db();
   try {
@@ -102,6 +109,8 @@ export async function placeOrder(
             clientState: opts.offers?.some((o) => o.provider === p.name) ? 'OfferReceived' : state === 'Created' ? 'Created' : 'PQOSent',
             expectedResponseAt: new Date(Date.now() + 120_000),
             offerValidUntil: opts.offers?.some((o) => o.provider === p.name) ? new Date(Date.now() + 600_000) : null,
+            ...opts.negotiation,
+            ...(opts.negotiation?.alarm ? { alarmAt: new Date() } : {}),
           })),
         },
         stateChanges: { create: { from: null, to: 'Created', cause: 'submitted', actor: `user:${author.id}` } },
