@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { openPortalDb } from '../lib/portal/db/client';
+import { CPD, DATA_DIR, logins, placeOrder, signIn } from './support/portal';
 
 // Issue 9 item 3: a customer composes a multi-site CPD with ranges, meets a validation error on
 // the right field with nothing lost, fixes it and submits; the page passes an axe check.
@@ -262,4 +264,37 @@ test('an error only the server can find comes back on the form with nothing lost
   await expect(sites.getByLabel('Border link')).toHaveValue('pe1:ge-0/0/1');
   await expect(availability.getByLabel('Preferred', { exact: true })).toHaveValue('99.9');
   await expectNoSeriousA11yViolations(page);
+});
+
+test('updating an agreement starts from the agreed CPD and queues an UPDATE for the provider', async ({ page }) => {
+  const { customer } = logins();
+  // What the engine host would have stored for an order that reached an agreement.
+  const agreed = [{ ...CPD[0], capacity: { inMbps: 150, outMbps: 100 }, availability: { percent: 99.9 } }];
+  const order = await placeOrder(customer.email, {
+    state: 'Completed',
+    negotiation: { clientState: 'Completed', agreed: true, agreementCpd: JSON.stringify(agreed) },
+  });
+  await signIn(page, customer);
+  await page.goto(`/orders/${order.id}`);
+  await page.getByRole('link', { name: 'Update agreement…' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Update the agreement' })).toBeVisible();
+  // Only the CPD is edited: no order or provider fields.
+  await expect(page.getByLabel('Title', { exact: true })).toHaveCount(0);
+  const capacity = page.getByRole('group', { name: 'Capacity & conformance' });
+  const inbound = capacity.getByRole('group', { name: 'Inbound (Mbit/s)' });
+  await expect(inbound.getByLabel('Value', { exact: true })).toHaveValue('150');
+  await expectNoSeriousA11yViolations(page);
+  await setRange(inbound, { min: '150', pref: '200' });
+  await page.getByRole('button', { name: 'Send the update to Example Networks' }).click();
+  await expect(page).toHaveURL(new RegExp(`/orders/${order.id}$`), { timeout: 20_000 });
+  await expect(page.getByText('On its way: Update agreement')).toBeVisible();
+  // The queued UPDATE carries the edited CPD, for the engine host to send.
+  const db = openPortalDb(join(DATA_DIR, 'portal.db'));
+  try {
+    const intent = await db.intent.findFirstOrThrow({ where: { orderId: order.id, kind: 'update' } });
+    const payload = JSON.parse(intent.payload) as { cpd: { capacity: unknown }[] };
+    expect(payload.cpd[0]?.capacity).toEqual({ inMbps: { min: 150, pref: 200 }, outMbps: 100 });
+  } finally {
+    await db.$disconnect();
+  }
 });
