@@ -323,6 +323,30 @@ describe('decision engine: offers and counterproposals', () => {
   });
 });
 
+describe('decision engine: regressions', () => {
+  // Found by the property below (seed -857938092): the CPP's own outMbps was shadowed by a
+  // per-link value on the only link, so no attachment used it and it stayed loose in the offer.
+  it('fixes a loose CPP capacity that every link overrides with its own per-link value (offer stays concrete)', () => {
+    const asked = JSON.parse(
+      '[{"nodes":[{"id":"h2/y","link":"","location":"e-/::","site":"v0x:/t6"}],"capacity":{"outMbps":{"min":0},"perLink":[{"link":"","outMbps":0}]},"conformance":{"policing":{"oneOf":["police","shape"]},"outOfProfile":"drop"}}]',
+    ) as Cpd;
+    const { engine } = setup(generousPolicy());
+    const req = request(asked);
+    const cpd = offered(engine.decide(req), asked);
+    assert.deepEqual(cpd[0]?.capacity, { outMbps: 0, perLink: [{ link: '', outMbps: 0 }] });
+    const choices = engine.explain(req.orderId)?.decisions.at(-1)?.cpps[0]?.capacity ?? [];
+    assert.ok(choices.some((c) => c.path === 'cpd[0].capacity.outMbps' && c.offered === 0 && Object.keys(c.uses).length === 0));
+  });
+
+  it('fixes such a shadowed loose value at its lower bound, whatever the preference', () => {
+    const asked: Cpd = [{ ...cppOn('pe1:a', 10), capacity: { inMbps: { min: 5, pref: 50, max: 90 }, perLink: [{ link: 'pe1:a', inMbps: 10 }] } }];
+    const { engine } = setup();
+    const cpd = offered(engine.decide(request(asked)), asked);
+    assert.equal(cpd[0]?.capacity?.inMbps, 5);
+    assert.equal(cpd[0]?.capacity?.perLink?.[0]?.inMbps, 10);
+  });
+});
+
 describe('decision engine: reservations through the hooks', () => {
   it('holds on decision, keeps the hold on reserveResources, releases on DECLINE / CANCEL / expiry', () => {
     const { engine, logs } = setup();
