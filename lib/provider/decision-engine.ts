@@ -880,8 +880,15 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
       return { kind: 'proceed' };
     },
 
-    moreTimeAnswered: (orderId, granted) => {
-      log(orderOf(orderId), 'more-time', granted ? 'granted' : 'refused');
+    moreTimeAnswered: (orderId, granted, until) => {
+      const order = orderOf(orderId);
+      log(order, 'more-time', granted ? `granted${until === undefined ? '' : ` until ${until}`}` : 'refused');
+      // 9.2.6: the client may grant less than was asked; the delayed decision is then due earlier.
+      const grantedUntil = granted && until !== undefined ? dateTimeToMillis(until) : undefined;
+      if (order.pending && grantedUntil !== undefined && grantedUntil < order.pending.dueAt) {
+        order.pending.dueAt = grantedUntil;
+        order.holdUntil = grantedUntil + policy.offerValidityMs;
+      }
     },
 
     reserveResources: (orderId, offered) => {

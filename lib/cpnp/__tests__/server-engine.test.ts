@@ -97,8 +97,11 @@ class ScriptedDecider implements ServerDecider {
   reviewRequest(): RequestDecision {
     return this.requestDecision;
   }
-  moreTimeAnswered(orderId: string, granted: boolean): void {
+  /** The time granted by each ACK (9.2.6), when it named one. */
+  readonly moreTimeUntil: [string, DateTime][] = [];
+  moreTimeAnswered(orderId: string, granted: boolean, until?: DateTime): void {
     this.moreTime.push([orderId, granted]);
+    if (until !== undefined) this.moreTimeUntil.push([orderId, until]);
   }
   reserveResources(orderId: string, offered: Cpd): void {
     this.reserved.push([orderId, offered]);
@@ -1389,3 +1392,135 @@ describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
     assert.equal(childEffectOf({ kind: 'info', side: 'server', at: 0, cause: 'child-effect', detail: 'not json' }), undefined);
   });
 });
+
+describe('server engine: the first PROCESSING as a time request (9.1.7, 11.1.1; state-machines.md S12)', () => {
+  const DEADLINE = T0 + 60_000;
+  const FAR = dt(T0 + 30 * 86_400_000);
+
+  /** QUOTATION asking for an answer within a minute; the decider says "pending until `eot`". */
+  function asked(h: Harness, c: FakeClient, txid: string, eot: DateTime, processingSubcode?: 1 | 2) {
+    h.decider.script.push({ kind: 'pending', expectedOfferTime: eot, ...(processingSubcode === undefined ? {} : { processingSubcode }) });
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.QUOTATION, cpd: REQUESTED, expectedResponseTime: dt(DEADLINE) });
+    h.run();
+    return only(c.take(), Method.PROCESSING);
+  }
+
+  it('a time beyond the client\'s deadline waits for ACK or FAIL 7, retransmitted (same bytes) until answered; the ACK grants, with its time', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(230);
+    const first = asked(h, c, txid, FAR);
+    const orderId = first.providerOrderId;
+    assert.equal(first.expectedOfferTime, FAR);
+    assert.equal(h.order(orderId).fsm.moreTimeRequested, FAR);
+    assert.equal(h.order(orderId).fsm.moreTimeInitial, true);
+    h.run(2500);
+    const copies = h.sendsOf('PROCESSING');
+    assert.equal(copies.length, 2, 'the request is repeated once RETRANS_TIMER passes');
+    assert.ok(Buffer.from(copies[1]!.bytes).equals(Buffer.from(copies[0]!.bytes)), 'same bytes, same seq');
+    c.take();
+
+    // The client grants less than asked: 10 minutes (9.2.6).
+    const until = dt(T0 + 600_000);
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.ACK, providerOrderId: orderId, expectedResponseTime: until });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[orderId, true]]);
+    assert.deepEqual(h.decider.moreTimeUntil, [[orderId, until]], 'the decider learns the time granted');
+    const order = h.order(orderId);
+    assert.equal(order.fsm.state, 'AwaitingProcessing');
+    assert.equal(order.fsm.moreTimeRequested, undefined);
+    assert.equal(order.fsm.moreTimeInitial, undefined);
+    h.run(60_000);
+    assert.deepEqual(c.take(), [], 'granted: no more copies, and an ACK is never answered');
+    h.apply(h.server.completeDecision(orderId, { kind: 'offer', cpd: OFFERED }));
+    h.run();
+    assert.deepEqual(c.methods(), ['OFFER']);
+  });
+
+  it('FAIL 7 refuses it: the server ends the order (Cancelled, failed), releases the cycle, answers nothing', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(231);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[orderId, false]]);
+    const order = h.order(orderId);
+    assert.equal(order.fsm.state, 'Cancelled');
+    assert.equal(order.fsm.cancelReason, 'failed');
+    assert.equal(order.decision, undefined, 'the pending decision is dropped');
+    assert.deepEqual(h.decider.ended.map(([id, o]) => [id, o.reason, o.agreementKept]), [[orderId, 'failed', false]]);
+    h.run(60_000);
+    assert.deepEqual(c.take(), [], 'a FAIL is never answered; the request is no longer retransmitted');
+    // A decision arriving late changes nothing.
+    h.apply(h.server.completeDecision(orderId, { kind: 'offer', cpd: OFFERED }));
+    h.run();
+    assert.deepEqual(c.take(), []);
+    assert.equal(h.order(orderId).fsm.state, 'Cancelled');
+  });
+
+  it('a FAIL other than 7 does not refuse it; nor does an answer to a time within the deadline exist', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(232);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.OUT_OF_RESOURCES });
+    h.run();
+    assert.equal(h.order(orderId).fsm.state, 'AwaitingProcessing');
+    assert.equal(h.order(orderId).fsm.moreTimeRequested, FAR);
+
+    // Within the deadline and without a subcode: an ordinary first PROCESSING (11.1.1), no answer expected.
+    const within = h.client({ address: '192.0.2.11', port: 40001 });
+    const wtx = hex(233);
+    const inTime = asked(h, within, wtx, dt(DEADLINE - 10_000));
+    assert.equal(h.order(inTime.providerOrderId).fsm.moreTimeRequested, undefined);
+    within.send(wtx, `C-${wtx.slice(0, 4)}`, { method: Method.ACK, providerOrderId: inTime.providerOrderId, expectedResponseTime: dt(DEADLINE) });
+    h.run(10_000);
+    assert.ok(h.events.some((e) => e.kind === 'dropped' && e.cause === 'moreTimeRequested'), 'an ACK nobody asked for is dropped');
+    assert.deepEqual(within.take(), [], 'and the PROCESSING is not retransmitted');
+  });
+
+  it('a PROCESSING_SUBCODE makes a first PROCESSING with a time a request, even within the deadline (the client applies the same rule)', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(234);
+    const first = asked(h, c, txid, dt(DEADLINE - 10_000), 2);
+    assert.equal(first.processingSubcode, 2);
+    assert.equal(h.order(first.providerOrderId).fsm.moreTimeRequested, dt(DEADLINE - 10_000));
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.ACK, providerOrderId: first.providerOrderId, expectedResponseTime: dt(DEADLINE - 10_000) });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[first.providerOrderId, true]]);
+  });
+
+  it('UPDATE: FAIL 7 to the first PROCESSING ends the update cycle; the agreement stays (Completed)', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(235), 'C-235');
+    h.decider.script.push({ kind: 'pending', expectedOfferTime: FAR });
+    const utx = hex(236);
+    c.send(utx, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce: n.nonce, expectedResponseTime: dt(T0 + 60_000), cpd: UPDATED_REQUEST });
+    h.run();
+    assert.equal(only(c.take(), Method.PROCESSING).expectedOfferTime, FAR);
+    assert.equal(h.order(n.orderId).fsm.moreTimeInitial, true);
+    c.send(utx, n.customerOrderId, { method: Method.FAIL, providerOrderId: n.orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Completed');
+    assert.equal(order.fsm.updateEndedBy, 'failed');
+    assert.ok(order.agreement && cpdEquals(order.agreement.cpd, n.offer.cpd), 'the agreement is unchanged');
+  });
+
+  it('survives a restart: the request is still awaited, retransmitted, and its answer accepted', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(237);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    h.restore();
+    h.run(2500);
+    assert.ok(c.take().some((m) => m.method === Method.PROCESSING), 'retransmitted by the restored engine');
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    assert.equal(h.order(orderId).fsm.cancelReason, 'failed');
+  });
+});
+

@@ -16,7 +16,7 @@
 import type { Clock } from '../clock';
 import { decodeMessage, encodeMessage } from '../codec';
 import type { Cpd } from '../cpd/types';
-import { millisToDateTime, type DateTime } from '../date-time';
+import { dateTimeToMillis, millisToDateTime, type DateTime } from '../date-time';
 import type { CpnpDecodeError } from '../errors';
 import type { SendEffect } from '../fsm/events';
 import {
@@ -115,6 +115,19 @@ export interface ServerEngineConfigInput
 }
 
 export const DEFAULT_OFFER_VALIDITY_MS = 15 * 60_000;
+
+/**
+ * Whether the first PROCESSING of a cycle asks the client for more time (9.1.7, 11.1.1): it
+ * does when its EXPECTED_OFFER_TIME lies after the client's EXPECTED_RESPONSE_TIME, or when it
+ * gives a reason for wanting time (a PROCESSING_SUBCODE, 9.2.2). The client engine applies the
+ * same rule (fsm/client.ts isMoreTimeRequest), so both sides agree on whether an answer (ACK or
+ * FAIL 7) is due.
+ */
+export function asksForMoreTime(expectedOfferTime: DateTime | undefined, processingSubcode: ProcessingSubcodeValue | undefined, expectedResponseTime: DateTime | undefined): boolean {
+  if (expectedOfferTime === undefined) return false;
+  if (processingSubcode !== undefined) return true;
+  return expectedResponseTime !== undefined && dateTimeToMillis(expectedOfferTime) > dateTimeToMillis(expectedResponseTime);
+}
 
 export function serverEngineConfig(input: ServerEngineConfigInput = {}): ServerEngineConfig {
   const config: ServerEngineConfig = {
@@ -221,6 +234,8 @@ export interface ServerTransaction {
   /** QUOTATION / UPDATE: the Requested (Updated) CPD and the Information Elements. */
   requestedCpd?: Cpd;
   ies?: InformationElements;
+  /** QUOTATION / UPDATE: the client's EXPECTED_RESPONSE_TIME (9.1.6), its deadline for the offer. */
+  expectedResponseTime?: DateTime;
   offer?: OfferRecord;
   /** Hex of the message being retransmitted on RETRANS_TIMER (OFFER, or PROCESSING asking for more time). */
   retransmitHex?: string;
@@ -686,7 +701,7 @@ export class ServerEngine implements EngineCore {
     const inbound: StepExtras = { origin: 'inbound' };
     switch (msg.method) {
       case Method.UPDATE: {
-        const tx = this.openTransaction(order, msg, peer, work, { nonce: newNonce(this.random), requestedCpd: msg.cpd, ies: msg.ies });
+        const tx = this.openTransaction(order, msg, peer, work, { nonce: newNonce(this.random), requestedCpd: msg.cpd, ies: msg.ies, expectedResponseTime: msg.expectedResponseTime });
         const previousCycle = order.cycleTxid;
         order.cycleTxid = tx.session.txid;
         const options = msg.ies?.options;
@@ -779,6 +794,7 @@ export class ServerEngine implements EngineCore {
       lastActivity: now,
       requestedCpd: msg.cpd,
       ...(msg.ies === undefined ? {} : { ies: msg.ies }),
+      ...(msg.expectedResponseTime === undefined ? {} : { expectedResponseTime: msg.expectedResponseTime }),
       processed: 1,
     };
     const order: ServerOrderRecord = {
@@ -808,7 +824,7 @@ export class ServerEngine implements EngineCore {
     msg: CpnpMessage,
     peer: PeerTuple,
     work: Work,
-    extra: { nonce?: Hex16; requestedCpd?: Cpd; ies?: InformationElements },
+    extra: { nonce?: Hex16; requestedCpd?: Cpd; ies?: InformationElements; expectedResponseTime?: DateTime },
   ): ServerTransaction {
     const now = this.clock.now();
     const openingNonce = 'nonce' in msg ? msg.nonce : undefined;
@@ -820,6 +836,7 @@ export class ServerEngine implements EngineCore {
       ...(openingNonce === undefined ? {} : { openingNonce }),
       ...(extra.requestedCpd === undefined ? {} : { requestedCpd: extra.requestedCpd }),
       ...(extra.ies === undefined ? {} : { ies: extra.ies }),
+      ...(extra.expectedResponseTime === undefined ? {} : { expectedResponseTime: extra.expectedResponseTime }),
       processed: 1,
     };
     order.transactions.push(tx);
@@ -974,7 +991,7 @@ export class ServerEngine implements EngineCore {
         if (effect.timer === 'retransmit') delete tx.retransmitHex;
         return;
       case 'notify':
-        this.notice(order, effect.what, work);
+        this.notice(order, effect.what, work, event);
         return;
       case 'reserveResources':
         if (tx.offer !== undefined) {
@@ -1031,8 +1048,11 @@ export class ServerEngine implements EngineCore {
           ...(processingSubcode === undefined ? {} : { processingSubcode }),
         };
         const bytes = this.sendInTx(order, tx, body, work);
-        // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts expectsReply).
-        if (event?.type === 'needMoreTime' && tx.session.lastSent !== undefined) {
+        // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts
+        // expectsReply): a later request (needMoreTime), or the first PROCESSING whose time lies
+        // beyond the client's deadline (9.1.7, 11.1.1; S12).
+        const asking = event?.type === 'needMoreTime' || (event?.type === 'startProcessing' && event.asksMoreTime === true);
+        if (asking && tx.session.lastSent !== undefined) {
           tx.retransmitHex = toHex(bytes);
           tx.session = withTimers(tx.session, scheduleRetransmit(tx.session.timers, tx.session.lastSent.seq, this.clock.now(), this.config.timers));
         }
@@ -1088,7 +1108,7 @@ export class ServerEngine implements EngineCore {
     }
   }
 
-  private notice(order: ServerOrderRecord, what: ServerNotice, work: Work): void {
+  private notice(order: ServerOrderRecord, what: ServerNotice, work: Work, event?: ServerEvent): void {
     this.timersTouched.add(order.id);
     const now = this.clock.now();
     switch (what) {
@@ -1103,7 +1123,11 @@ export class ServerEngine implements EngineCore {
         const tx = this.cycleTx(order);
         tx.session = withTimers(tx.session, cancelTimer(tx.session.timers, 'retransmit'));
         delete tx.retransmitHex;
-        this.consult(order, what, work, undefined, () => this.decider.moreTimeAnswered?.(order.id, what === 'moreTimeGranted'));
+        const granted = what === 'moreTimeGranted';
+        // 9.2.6: the ACK's EXPECTED_RESPONSE_TIME is the time granted (it may be earlier than asked).
+        const until = granted && event?.type === 'ackReceived' ? event.expectedResponseTime : undefined;
+        this.consult(order, what, work, undefined, () => this.decider.moreTimeAnswered?.(order.id, granted, until));
+        this.emit(work, { kind: 'info', orderId: order.id, cause: what, ...(until === undefined ? {} : { detail: `until ${until}` }), txid: tx.session.txid });
         break;
       }
       case 'agreementReached': {
@@ -1208,10 +1232,15 @@ export class ServerEngine implements EngineCore {
       case 'pending':
         if (fresh) {
           const processingSubcode = 'processingSubcode' in decision ? decision.processingSubcode : undefined;
+          const asksMoreTime = asksForMoreTime(decision.expectedOfferTime, processingSubcode, tx.expectedResponseTime);
           const started = this.step(
             order,
             tx,
-            { type: 'startProcessing', ...(decision.expectedOfferTime === undefined ? {} : { expectedOfferTime: decision.expectedOfferTime }) },
+            {
+              type: 'startProcessing',
+              ...(decision.expectedOfferTime === undefined ? {} : { expectedOfferTime: decision.expectedOfferTime }),
+              ...(asksMoreTime ? { asksMoreTime: true as const } : {}),
+            },
             work,
             processingSubcode === undefined ? extras : { ...extras, processingSubcode },
           );

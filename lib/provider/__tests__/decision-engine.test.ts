@@ -523,6 +523,17 @@ describe('decision engine: modes, delays, partners, records', () => {
     failed(engine.decide(request([cppOn('mars:1', 10)])), 6);
   });
 
+  it('decision delay: a client granting less time than asked (ACK with an earlier time, 9.2.6) makes the decision due then', () => {
+    const { engine } = setup(smallPolicy({ decisionDelay: { offerAfter: '10m' } }));
+    const req = request([cppOn('pe1:a', 10)]);
+    engine.decide(req);
+    engine.moreTimeAnswered?.(req.orderId, true, asDateTime('2026-01-01T00:15:00Z'));
+    assert.deepEqual(engine.pendingDecisions(), [{ orderId: req.orderId, dueAt: asDateTime('2026-01-01T00:10:00Z') }], 'a later grant changes nothing');
+    engine.moreTimeAnswered?.(req.orderId, true, asDateTime('2026-01-01T00:02:00Z'));
+    assert.deepEqual(engine.pendingDecisions(), [{ orderId: req.orderId, dueAt: asDateTime('2026-01-01T00:02:00Z') }]);
+    assert.match(engine.explain(req.orderId)?.events.map((e) => e.detail).join() ?? '', /granted until 2026-01-01T00:02:00Z/);
+  });
+
   it('partners (8.8): pending while the child orders run, then the merged offer', () => {
     const { engine } = setup();
     const asked: Cpd = [
