@@ -1124,6 +1124,51 @@ describe('server engine: abuse and malformed input', () => {
     assert.equal(fails(other.take()).length, 1);
   });
 
+  it('every FAIL is rate-limited: those answering inside a transaction and cached ones sent again share the bucket (9.2.5)', () => {
+    const h = new Harness({ config: { failRateLimit: { capacity: 2, refillPerSecond: 1 } } });
+    const c = h.client();
+    // Four QUOTATIONs the decider refuses (FAIL 5, inside each order's transaction).
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+      sent.push(c.send(hex(150 + i), `F-${i}`, { method: Method.QUOTATION, cpd: REQUESTED }));
+    }
+    h.run();
+    assert.deepEqual(fails(c.take()), [5, 5], 'two tokens, two FAILs on the wire');
+    const limited = h.events.filter((e) => e.cause === 'fail-rate-limited');
+    assert.equal(limited.length, 2);
+    assert.ok(limited.every((e) => e.kind === 'dropped' && e.orderId !== undefined && e.method === 'FAIL'));
+    // The refusals are decided and recorded all the same: each order ended.
+    const ended = h.server.listOrders().filter((o) => o.customerOrderId.startsWith('F-'));
+    assert.deepEqual(ended.map((o) => o.fsm.cancelReason), ['failed', 'failed', 'failed', 'failed']);
+    // An invalid request from the same address finds the bucket empty too.
+    c.send(hex(160), 'X-160', { method: Method.CANCEL });
+    h.run();
+    assert.deepEqual(c.take(), []);
+    // A second later one token is back: the client's retransmission of a refused QUOTATION gets
+    // the cached FAIL (byte for byte the recorded answer, 11.4); the next copy finds no token.
+    h.run(1000);
+    c.resend(sent[2]!);
+    h.run();
+    const again = c.take();
+    assert.deepEqual(fails(again), [5]);
+    assert.equal(again[0]?.txid, hex(152));
+    // 1.5 s later: 1.5 tokens. The copies of two requests (each past the 1 s resend interval of
+    // 11.4) compete for them: one FAIL goes out, the other is held back by the limiter.
+    h.run(1500);
+    c.resend(sent[3]!);
+    c.resend(sent[2]!);
+    h.run();
+    assert.deepEqual(fails(c.take()), [5], 'one token, one FAIL');
+    assert.ok(h.events.some((e) => e.cause === 'fail-rate-limited' && e.detail === 'cached FAIL not sent again now'));
+    // The bucket is per source address.
+    const other = h.client({ address: '192.0.2.201', port: 40000 });
+    h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+    other.send(hex(170), 'G-0', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    assert.deepEqual(fails(other.take()), [5]);
+  });
+
   it('undecodable input: FAIL 1 only when keys 3, 4 and 5 can be read (wire-format.md section 7)', () => {
     const h = new Harness();
     const c = h.client();

@@ -869,6 +869,11 @@ export class ServerEngine implements EngineCore {
       this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'answer-expired', ...this.about(msg, from) });
       return;
     }
+    // A cached FAIL sent again is a FAIL sent: rate-limited like the first copy (9.2.5).
+    if (decoded.message.method === Method.FAIL && !this.failLimiter.tryTake(this.rateKeyOf(tx.session.peer))) {
+      this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'fail-rate-limited', detail: 'cached FAIL not sent again now', ...this.about(msg, from) });
+      return;
+    }
     tx.session = recordRetransmission(tx.session, now).entry;
     work.out.sends.push({ to: endpointOf(tx.session.peer), bytes, message: decoded.message });
     this.emit(work, { kind: 'retransmitted', orderId: order.id, cause: 'cached-answer', ...this.about(decoded.message, endpointOf(tx.session.peer)) });
@@ -876,7 +881,8 @@ export class ServerEngine implements EngineCore {
 
   /**
    * FAIL for a request refused by Table 6 or undecodable (9.2.5, 9.2.10), rate-limited per
-   * source address. No order changes. Inside a transaction of the same 4-tuple the FAIL takes
+   * source address (one bucket per address for every FAIL: these, those answering inside a
+   * transaction, sendInTx, and cached ones sent again, answerDuplicate). No order changes. Inside a transaction of the same 4-tuple the FAIL takes
    * that transaction's next sequence number (so the client does not discard it as a replay);
    * otherwise it gets a random one and names no order.
    */
@@ -1344,6 +1350,13 @@ export class ServerEngine implements EngineCore {
     const bytes = encodeMessage(message);
     this.cache.put(this.cacheKeyOf(entry.peer), ref, bytes);
     const to = endpointOf(entry.peer);
+    // 9.2.5: every FAIL is rate-limited, those answering inside a transaction too. The answer
+    // stays recorded and cached (the order has moved on): it is only not put on the wire now,
+    // and the client's retransmission of its request gets it once the peer has tokens again.
+    if (body.method === Method.FAIL && !this.failLimiter.tryTake(this.rateKeyOf(entry.peer))) {
+      this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'fail-rate-limited', detail: 'FAIL recorded and cached, not sent now', ...this.about(message, to) });
+      return bytes;
+    }
     work.out.sends.push({ to, bytes, message });
     this.emit(work, { kind: 'sent', orderId: order.id, cause: 'send', ...this.about(message, to) });
     return bytes;
