@@ -151,7 +151,7 @@ describe('no silent divergence: the four holes, each a regression test', () => {
   });
 });
 
-describe('the server hears the client\'s answer to its first PROCESSING time (9.1.7, 11.1.1, 11.2; S12)', () => {
+describe('the server hears the client\'s answer to its first PROCESSING time (9.1.7, 11.1.1, 11.2; C24)', () => {
   const BEYOND: Plan = { ...BASE, decide: 'pending', offerTime: 'beyond', serverDelayMs: 120_000 };
   const history = (run: RunResult): string[] => serverOrder(run).history.map((e) => e.cause);
   /** Drops the first `count` packets the client sends with `method`. */

@@ -1438,7 +1438,7 @@ describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
   });
 });
 
-describe('server engine: the first PROCESSING as a time request (9.1.7, 11.1.1; state-machines.md S12)', () => {
+describe('server engine: the first PROCESSING as a time request (9.1.7, 11.1.1; state-machines.md C24)', () => {
   const DEADLINE = T0 + 60_000;
   const FAR = dt(T0 + 30 * 86_400_000);
 
@@ -1569,3 +1569,89 @@ describe('server engine: the first PROCESSING as a time request (9.1.7, 11.1.1; 
   });
 });
 
+
+describe('server engine: end of test periods (9.1.10.3; state-machines.md C25)', () => {
+  const HOUR = 3_600_000;
+  const test = (until: number): InformationElements => ({ options: { purpose: 'test', testUntil: dt(until) } });
+
+  it('a test agreement is withdrawn by the server at testUntil: resources released, nothing sent', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(240), 'C-240', test(T0 + HOUR));
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + HOUR));
+    assert.equal(h.server.nextDue(), T0 + HOUR, 'the end is a timer of the engine');
+    h.run(HOUR - 1000);
+    assert.equal(h.order(n.orderId).fsm.state, 'Completed');
+    h.run(2000);
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Cancelled');
+    assert.equal(order.fsm.cancelReason, 'withdrawn');
+    assert.equal(order.agreement?.testEndedAt, T0 + HOUR);
+    assert.equal(order.agreement?.withdrawnAt, T0 + HOUR);
+    assert.equal(order.history.at(-1)?.cause, 'testPeriodEnded');
+    assert.deepEqual(h.decider.released.at(-1), [n.orderId, 'all']);
+    assert.deepEqual(h.decider.ended.at(-1)?.[1].reason, 'withdrawn');
+    assert.deepEqual(c.take(), [], 'no message exists for it: the client knows testUntil');
+    assert.equal(h.server.nextDue(), undefined);
+    // The client's WITHDRAW or UPDATE afterwards finds no agreement (Table 6: FAIL).
+    c.send(hex(241), n.customerOrderId, { method: Method.WITHDRAW, providerOrderId: n.orderId, nonce: n.nonce });
+    h.run();
+    assert.deepEqual(fails(c.take()), [StatusCode.MESSAGE_VALIDATION_ERROR]);
+  });
+
+  it('fires after a restart, also when its time passed while the server was down', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(242), 'C-242', test(T0 + HOUR));
+    h.restore();
+    assert.equal(h.server.nextDue(), T0 + HOUR);
+    h.clock.set(T0 + 2 * HOUR);
+    h.restore();
+    h.apply(h.server.tick());
+    assert.equal(h.order(n.orderId).fsm.cancelReason, 'withdrawn');
+    assert.equal(h.order(n.orderId).agreement?.testEndedAt, T0 + 2 * HOUR);
+  });
+
+  it('an UPDATE for production makes it permanent; an UPDATE naming no purpose keeps the end; purpose test moves it', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(243), 'C-243', test(T0 + HOUR));
+    const update = (txid: string, nonce: string, ies?: InformationElements): string => {
+      c.send(txid, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce, expectedResponseTime: dt(h.clock.now() + 60_000), cpd: UPDATED_REQUEST, ...(ies ? { ies } : {}) });
+      h.run();
+      const offer = only(c.take(), Method.OFFER);
+      c.send(txid, n.customerOrderId, { method: Method.ACCEPT, providerOrderId: n.orderId, nonce: offer.nonce, cpd: offer.cpd });
+      h.run();
+      only(c.take(), Method.ACK);
+      return offer.nonce;
+    };
+    const kept = update(hex(244), n.nonce);
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + HOUR), 'no purpose named: still a test');
+    const moved = update(hex(245), kept, test(T0 + 3 * HOUR));
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + 3 * HOUR));
+    update(hex(246), moved, { options: { purpose: 'production' } });
+    assert.equal(h.order(n.orderId).agreement?.testUntil, undefined);
+    h.run(10 * HOUR);
+    assert.equal(h.order(n.orderId).fsm.state, 'Completed', 'permanent now');
+  });
+
+  it('an UPDATE still negotiating at testUntil defers the end; declined, the test agreement ends at once', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(247), 'C-247', test(T0 + HOUR));
+    h.clock.set(T0 + HOUR - 5000);
+    const utx = hex(248);
+    c.send(utx, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce: n.nonce, expectedResponseTime: dt(T0 + 2 * HOUR), cpd: UPDATED_REQUEST });
+    h.run();
+    const offer = only(c.take(), Method.OFFER);
+    h.run(20_000);
+    c.take();
+    assert.equal(h.order(n.orderId).fsm.state, 'OfferProposed', 'the update cycle goes on past testUntil');
+    c.send(utx, n.customerOrderId, { method: Method.DECLINE, providerOrderId: n.orderId, nonce: offer.nonce });
+    h.run();
+    assert.equal(only(c.take(), Method.ACK).cpd?.length, 0);
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Cancelled', 'back on the test agreement, whose time has passed');
+    assert.equal(order.fsm.cancelReason, 'withdrawn');
+  });
+});

@@ -251,6 +251,14 @@ export interface AgreementRecord {
   nonce: Hex16;
   concludedAt: number;
   withdrawnAt?: number;
+  /**
+   * 9.1.10.3: the agreement serves testing until this time (negotiation options purpose "test"
+   * and testUntil). The engine withdraws it then (testPeriodEnded), unless an UPDATE made it
+   * permanent (purpose "production") or moved the date.
+   */
+  testUntil?: DateTime;
+  /** When the test period ended it (ms). */
+  testEndedAt?: number;
 }
 
 export interface PendingDecision {
@@ -1056,7 +1064,7 @@ export class ServerEngine implements EngineCore {
         const bytes = this.sendInTx(order, tx, body, work);
         // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts
         // expectsReply): a later request (needMoreTime), or the first PROCESSING whose time lies
-        // beyond the client's deadline (9.1.7, 11.1.1; S12).
+        // beyond the client's deadline (9.1.7, 11.1.1; C24).
         const asking = event?.type === 'needMoreTime' || (event?.type === 'startProcessing' && event.asksMoreTime === true);
         if (asking && tx.session.lastSent !== undefined) {
           tx.retransmitHex = toHex(bytes);
@@ -1139,7 +1147,17 @@ export class ServerEngine implements EngineCore {
       case 'agreementReached': {
         const tx = this.cycleTx(order);
         if (tx.offer !== undefined) {
-          order.agreement = { cpd: tx.offer.cpd, txid: tx.session.txid, nonce: tx.offer.nonce, concludedAt: now };
+          // 9.1.10.3: the cycle's purpose decides; an UPDATE that names none keeps the test period.
+          const options = tx.ies?.options;
+          const previous = order.fsm.cycle === 'update' ? order.agreement?.testUntil : undefined;
+          const testUntil = options?.purpose === undefined ? previous : options.purpose === 'test' ? options.testUntil : undefined;
+          order.agreement = {
+            cpd: tx.offer.cpd,
+            txid: tx.session.txid,
+            nonce: tx.offer.nonce,
+            concludedAt: now,
+            ...(testUntil === undefined ? {} : { testUntil }),
+          };
         }
         delete order.decision;
         delete order.acceptPending;
@@ -1398,6 +1416,12 @@ export class ServerEngine implements EngineCore {
         }
       }
       this.timersTouched.add(order.id);
+      const testEnd = this.testPeriodDue(order);
+      if (testEnd !== undefined && testEnd <= now && (best === undefined || testEnd <= best.timer.dueAt)) {
+        this.endTestPeriod(order, work);
+        this.drain(work);
+        continue;
+      }
       if (best === undefined) continue;
       const { tx, timer } = best;
       tx.session = withTimers(tx.session, cancelTimer(tx.session.timers, timer.kind));
@@ -1412,13 +1436,35 @@ export class ServerEngine implements EngineCore {
     }
   }
 
-  /** The earliest timer of an order, if any. */
+  /** The earliest timer of an order, if any (the end of a test period included). */
   private earliestDue(order: ServerOrderRecord): number | undefined {
-    let next: number | undefined;
+    let next = this.testPeriodDue(order);
     for (const tx of order.transactions) {
       for (const timer of tx.session.timers) if (next === undefined || timer.dueAt < next) next = timer.dueAt;
     }
     return next;
+  }
+
+  /**
+   * When a test agreement ends (9.1.10.3): only while the order rests in Completed. During an
+   * UPDATE cycle it waits for the cycle's outcome: a new agreement for production has no end,
+   * a failed UPDATE falls back to the test agreement, which then ends at once if its time passed.
+   */
+  private testPeriodDue(order: ServerOrderRecord): number | undefined {
+    const agreement = order.agreement;
+    if (agreement?.testUntil === undefined || agreement.testEndedAt !== undefined || order.fsm.state !== 'Completed') return undefined;
+    return dateTimeToMillis(agreement.testUntil);
+  }
+
+  /** The test period is over: the agreement is withdrawn by the server (C25); nothing is sent. */
+  private endTestPeriod(order: ServerOrderRecord, work: Work): void {
+    const agreement = order.agreement;
+    if (agreement === undefined) return;
+    // Marked first, so that a refused step can never make the timer fire again and again.
+    agreement.testEndedAt = this.clock.now();
+    const tx = this.agreementTx(order) ?? this.cycleTx(order);
+    this.emit(work, { kind: 'timer', orderId: order.id, cause: 'testPeriod', detail: `test period until ${agreement.testUntil ?? '?'}`, txid: tx.session.txid });
+    this.step(order, tx, { type: 'testPeriodEnded' }, work, { origin: 'timer' });
   }
 
   /** Re-indexes the orders touched since the last call. */

@@ -112,7 +112,7 @@ export interface ServerOrderState extends OrderCycleState<ServerState> {
   /**
    * With moreTimeRequested: the request is the cycle's first PROCESSING, whose EXPECTED_OFFER_TIME
    * lies beyond the client's EXPECTED_RESPONSE_TIME (9.1.7, 11.1.1). There is no earlier time to
-   * fall back on, so a refusal (FAIL 7) ends the cycle (state-machines.md S12).
+   * fall back on, so a refusal (FAIL 7) ends the cycle (state-machines.md C24).
    */
   moreTimeInitial?: true;
   /** Resources are reserved for the offer of the cycle in progress (8.11.2). */
@@ -192,6 +192,8 @@ export type ServerEvent =
   | { type: 'confirmAccept' }
   | { type: 'refuseAccept'; statusCode: StatusCodeValue }
   | { type: 'refuseActivate'; statusCode: StatusCodeValue }
+  /** 9.1.10.3: the agreement was negotiated for testing until a date (testUntil), now past. */
+  | { type: 'testPeriodEnded' }
   // the child order (8.8), negotiated with a remote server
   | { type: 'sendChildQuotation' }
   | { type: 'childProcessingReceived' }
@@ -233,6 +235,7 @@ export const SERVER_EVENT_TYPES = [
   'confirmAccept',
   'refuseAccept',
   'refuseActivate',
+  'testPeriodEnded',
   'sendChildQuotation',
   'childProcessingReceived',
   'childOfferReceived',
@@ -399,7 +402,7 @@ function moreTimeRefused(order: ServerOrderState, event: Extract<ServerEvent, { 
   if (event.statusCode !== StatusCode.MORE_TIME_REJECTED) return refuse('a client FAIL must carry status 7 here');
   const { moreTimeRequested: _refused, moreTimeInitial: initial, ...rest } = order;
   // The first PROCESSING's time refused: no offer can come in the time the client allows, and
-  // the client cancels at its deadline anyway (11.1.1), so the cycle ends now (S12). A refused
+  // the client cancels at its deadline anyway (11.1.1), so the cycle ends now (C24). A refused
   // later extension keeps the time granted before (11.2.1: answer before the initial time).
   if (initial) return endCycle(order, 'failed', [notify('moreTimeRefused')]);
   return { next: rest, effects: [notify('moreTimeRefused')] };
@@ -434,7 +437,7 @@ function parentRules() {
     },
     needMoreTime: { to: [] as ServerState[], rfc: '9.2.2 (subcode 2: external resources); 11.2.1', apply: askMoreTime },
     ackReceived: { to: [] as ServerState[], rfc: '9.2.6 (more time granted)', apply: moreTimeGranted },
-    failReceived: { to: ['Cancelled', 'Completed'] as ServerState[], rfc: '9.2.10 status 7; 10.2; 11.1.1 (S12)', apply: moreTimeRefused },
+    failReceived: { to: ['Cancelled', 'Completed'] as ServerState[], rfc: '9.2.10 status 7; 10.2; 11.1.1 (C24)', apply: moreTimeRefused },
   };
 }
 
@@ -549,7 +552,7 @@ export const SERVER_TRANSITIONS: Table = {
     },
     needMoreTime: { to: ['AwaitingProcessing'], rfc: '9.2.2; 11.2.1; Figs. 11, 12', apply: askMoreTime },
     ackReceived: { to: ['AwaitingProcessing'], rfc: '9.2.6; Fig. 11', apply: moreTimeGranted },
-    failReceived: { to: ['AwaitingProcessing', 'Cancelled', 'Completed'], rfc: '10.2 (FAIL); Fig. 12; 11.1.1 (S12)', apply: moreTimeRefused },
+    failReceived: { to: ['AwaitingProcessing', 'Cancelled', 'Completed'], rfc: '10.2 (FAIL); Fig. 12; 11.1.1 (C24)', apply: moreTimeRefused },
     cancelReceived: {
       to: ['Cancelled', 'Completed'],
       rfc: '9.2.7 (any stage before agreement); Fig. 9 (AwaitingProcessing → Cancelled)',
@@ -689,6 +692,26 @@ export const SERVER_TRANSITIONS: Table = {
       to: ['Completed'],
       rfc: '9.2.11 (FAIL if the server cannot honor the request)',
       apply: (order, event) => ({ next: order, effects: [fail(event.statusCode)] }),
+    },
+    testPeriodEnded: {
+      to: ['Cancelled'],
+      rfc: '9.1.10.3 (setup for testing purposes during a limited period; an UPDATE makes it permanent); C25',
+      // The server withdraws the test agreement itself, as a WITHDRAW would (11.2.2), but no
+      // message exists for it: the client knows testUntil from its own request.
+      apply: (order) => ({
+        next: {
+          state: 'Cancelled',
+          cycle: order.cycle,
+          hasAgreement: false,
+          recursionAllowed: order.recursionAllowed,
+          cancelReason: 'withdrawn',
+        },
+        effects: [
+          { type: 'releaseResources', scope: 'all' },
+          ...(order.agreementHasChildren ? [{ type: 'withdrawChildAgreements', scope: 'all' } as const] : []),
+          notify('cycleEnded'),
+        ],
+      }),
     },
   },
 
