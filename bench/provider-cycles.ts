@@ -14,14 +14,15 @@
  * fresh transaction per cycle, and retransmits after 2 s without an answer. The provider runs
  * with `--log-level warn` (one JSON line per event at `info` would measure the log pipe).
  * BENCH_MS (default 5000) is the measuring time per row; BENCH_CPU_PROF=dir writes a CPU profile
- * of the UDP provider (`node --cpu-prof`) there and prints its top functions by self time;
+ * of each provider (`node --cpu-prof`, one subdirectory per transport: the DTLS provider is
+ * profiled separately) there and prints its top functions by self time;
  * BENCH_OPEN (default 10000, 0 = skip) the open negotiations; BENCH_TRANSPORTS (default
  * "udp,dtls"); BENCH_KEEP=1 keeps the databases.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -527,10 +528,12 @@ export async function runProviderBench(): Promise<void> {
 
     const rows: CycleRow[] = [];
     let open: OpenRow | undefined;
-    let profileText: string | undefined;
+    const profileTexts: string[] = [];
     const transports = (process.env.BENCH_TRANSPORTS ?? 'udp,dtls').split(',').filter((t): t is 'udp' | 'dtls' => t === 'udp' || t === 'dtls');
     for (const transport of transports) {
-      const provider = await ProviderProcess.start(dir, transport, transport === 'udp' ? cpuProfDir : undefined);
+      const profDir = cpuProfDir === undefined ? undefined : join(cpuProfDir, transport);
+      if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+      const provider = await ProviderProcess.start(dir, transport, profDir);
       const wire = transport === 'udp' ? await udpWire(provider.endpoint) : dtlsWire(provider.endpoint);
       const client = new CycleClient(wire);
       try {
@@ -544,10 +547,10 @@ export async function runProviderBench(): Promise<void> {
         await client.close();
         await provider.stop();
       }
-      if (transport === 'udp' && cpuProfDir !== undefined) {
-        const files = readdirSync(cpuProfDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(cpuProfDir, f));
+      if (profDir !== undefined) {
+        const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
         files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-        if (files[0] !== undefined) profileText = summarizeProfile(files[0]);
+        if (files[0] !== undefined) profileTexts.push(`CPU profile of the ${transport.toUpperCase()} provider, top self time:\n\n${summarizeProfile(files[0])}`);
       }
     }
 
@@ -567,7 +570,7 @@ export async function runProviderBench(): Promise<void> {
     if (open !== undefined) {
       console.log(`\nOpen negotiations (UDP, 64 in flight): ${fmt(open.reached)} of ${fmt(OPEN_TARGET)} opened in ${fmt(open.openSeconds, 1)} s; provider RSS ${fmt(open.rssMiB)} MiB (heap ${fmt(open.heapMiB)} MiB) while they were open; ${fmt(open.accepted)} accepted in ${fmt(open.acceptSeconds, 1)} s.`);
     }
-    if (profileText !== undefined) console.log(`\nCPU profile of the UDP provider, top self time:\n\n${profileText}`);
+    for (const text of profileTexts) console.log(`\n${text}`);
   } finally {
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });

@@ -641,6 +641,26 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
         take(slot, toKbps(offered), 1);
       }
     }
+    // A loose capacity value that no local attachment uses (every link it could apply to has
+    // its own per-link value for that direction) holds nothing in the ledger, but the offer
+    // must still be concrete (8.7): fix it at its lower bound, promising nothing unheld.
+    if (reasons.length === 0) {
+      offer.forEach((cpp, i) => {
+        const holders: [string, { inMbps?: Num; outMbps?: Num }][] = cpp.capacity
+          ? [[`cpd[${i}].capacity`, cpp.capacity], ...(cpp.capacity.perLink ?? []).map((l, j): [string, typeof l] => [`cpd[${i}].capacity.perLink[${j}]`, l])]
+          : [];
+        for (const [path, holder] of holders) {
+          for (const key of ['inMbps', 'outMbps'] as const) {
+            const value = holder[key];
+            if (value === undefined || typeof value === 'number') continue;
+            const offered = value.min ?? 0;
+            holder[key] = offered;
+            cpps[i]?.capacity.push({ path: `${path}.${key}`, requested: structuredClone(value), offered, uses: {} });
+            notes.push(`${path}.${key}: applies to no attachment (each link has its own per-link value), ${offered} Mbit/s offered`);
+          }
+        }
+      });
+    }
     if (reasons.length > 0) return { ok: false, reasons };
     return { ok: true, built: { cpd: offer, cpps, needs: needsOf(policy, offer), attachments: capacitySlots(policy, offer).attachments, notes } };
   }
@@ -860,8 +880,15 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
       return { kind: 'proceed' };
     },
 
-    moreTimeAnswered: (orderId, granted) => {
-      log(orderOf(orderId), 'more-time', granted ? 'granted' : 'refused');
+    moreTimeAnswered: (orderId, granted, until) => {
+      const order = orderOf(orderId);
+      log(order, 'more-time', granted ? `granted${until === undefined ? '' : ` until ${until}`}` : 'refused');
+      // 9.2.6: the client may grant less than was asked; the delayed decision is then due earlier.
+      const grantedUntil = granted && until !== undefined ? dateTimeToMillis(until) : undefined;
+      if (order.pending && grantedUntil !== undefined && grantedUntil < order.pending.dueAt) {
+        order.pending.dueAt = grantedUntil;
+        order.holdUntil = grantedUntil + policy.offerValidityMs;
+      }
     },
 
     reserveResources: (orderId, offered) => {

@@ -824,6 +824,9 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       clock,
       side: 'server',
       ...(options.timers === undefined ? {} : { timers: options.timers }),
+      // What goes to partners counts too: a tick may produce nothing else (a child order's
+      // retransmission), and must still be committed and sent.
+      carries: (output) => output.sends.length > 0 || output.events.length > 0 || (output as ProviderOutput).partner !== undefined,
       // Group commit: every output produced within one event-loop turn, one transaction.
       commit: async (outputs) => {
         const provided = outputs as ProviderOutput[];

@@ -6,7 +6,7 @@ import type { ResponseCacheSnapshot } from '../cpnp/engine/response-cache';
 import type { ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
 import type { ServerState } from '../cpnp/fsm/states';
 import { toHex } from '../cpnp/hex';
-import { methodName, type MethodName } from '../cpnp/method';
+import { Method, methodName, type MethodName } from '../cpnp/method';
 import type { Endpoint, Inbound } from '../cpnp/transport/transport';
 import { normalizeAddress, type PeerTuple, type Transport } from '../cpnp/validation/peer';
 import { createHash } from 'node:crypto';
@@ -538,7 +538,8 @@ export class ProviderStore {
     if (partnerClient !== undefined) this.planState(ENGINE_STATE_KEYS.partnerClient, JSON.stringify(partnerClient), ops, afterCommit, summary);
     const partnerPorts = view.partnerPortsSnapshot?.();
     if (partnerPorts !== undefined) this.planState(ENGINE_STATE_KEYS.partnerPorts, JSON.stringify(partnerPorts), ops, afterCommit, summary);
-    if (outputs.some((o) => o.events.some((e) => e.kind === 'rejected'))) this.failLimiterDirty = true;
+    // Every FAIL sent (9.2.5: in a transaction or not, or a cached one again) takes a token.
+    if (outputs.some((o) => o.sends.some((send) => send.message.method === Method.FAIL) || o.events.some((e) => e.kind === 'rejected'))) this.failLimiterDirty = true;
     if (this.failLimiterDirty && view.failLimiterSnapshot !== undefined && (options.flushFailLimiter === true || now - this.failLimiterWrittenAt >= this.failLimiterPersistMs)) {
       this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), ops, afterCommit, summary);
       afterCommit.push(() => {

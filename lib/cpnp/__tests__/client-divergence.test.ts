@@ -151,6 +151,62 @@ describe('no silent divergence: the four holes, each a regression test', () => {
   });
 });
 
+describe('the server hears the client\'s answer to its first PROCESSING time (9.1.7, 11.1.1, 11.2; C24)', () => {
+  const BEYOND: Plan = { ...BASE, decide: 'pending', offerTime: 'beyond', serverDelayMs: 120_000 };
+  const history = (run: RunResult): string[] => serverOrder(run).history.map((e) => e.cause);
+  /** Drops the first `count` packets the client sends with `method`. */
+  const dropClient = (method: string, count = 1) => {
+    let left = count;
+    return (packet: Packet): 'drop' | 'deliver' => {
+      if (left > 0 && !fromServer(packet) && methodOf(packet) === method) {
+        left--;
+        return 'drop';
+      }
+      return 'deliver';
+    };
+  };
+
+  test('refused (FAIL 7): the server ends the order at once, before the client\'s deadline; both end without agreement', () => {
+    const run = runPlan({ plan: { ...BEYOND, moreTime: 'refuse' } });
+    assert.ok(run.sim.sentBy('client').some((s) => s.message.method === 10), 'FAIL 7 sent');
+    const order = serverOrder(run);
+    assert.equal(order.fsm.state, 'Cancelled');
+    assert.equal(order.fsm.cancelReason, 'failed');
+    const ended = order.history.find((e) => e.cause === 'failReceived');
+    assert.ok(ended && ended.at < T0 + RESPONSE_WINDOW_MS, 'ended when the refusal arrived, not at some later time');
+    assert.ok(!run.sim.sentBy('server').some((s) => s.message.method === 3), 'no OFFER after the refusal');
+    assert.equal(run.client.state(run.id), 'Cancelled');
+    assert.equal(divergence(run), undefined);
+    assert.deepEqual(alarms(run), []);
+  });
+
+  test('granted (ACK), the ACK lost once: the server repeats its PROCESSING, the client its ACK; the negotiation completes', () => {
+    const run = runPlan({ plan: { ...BEYOND, moreTime: 'grant' }, faults: dropClient('ACK') });
+    assert.ok(run.network.log.some((l) => l.decision === 'drop' && methodOf(l.packet) === 'ACK'), 'the ACK was lost');
+    const processing = run.sim.sentBy('server').filter((s) => s.message.method === 2);
+    assert.ok(processing.length >= 2, 'the time request was repeated');
+    assert.ok(history(run).includes('ackReceived'), 'the server got the grant');
+    assert.equal(serverOrder(run).fsm.state, 'Completed');
+    assert.equal(run.client.state(run.id), 'Completed');
+    assert.equal(divergence(run), undefined);
+  });
+
+  test('granted automatically (autoGrantMoreTime): the server hears the grant too', () => {
+    const run = runPlan({ plan: BEYOND, clientConfig: { autoGrantMoreTimeMs: 40 * 86_400_000 } });
+    assert.ok(history(run).includes('ackReceived'));
+    assert.equal(serverOrder(run).fsm.state, 'Completed');
+  });
+
+  test('unanswered: the server gives the request up after its retries; the client\'s CANCEL at its deadline ends both', () => {
+    const run = runPlan({ plan: { ...BEYOND, serverDelayMs: 600_000 } });
+    assert.ok(run.sim.events.some((e) => e.simNode === 'server' && e.cause === 'more-time-unanswered'));
+    assert.equal(serverOrder(run).fsm.state, 'Cancelled');
+    assert.equal(serverOrder(run).fsm.cancelReason, 'cancelled', 'by the client\'s CANCEL');
+    assert.equal(run.client.order(run.id)?.fsm.cancelReason, 'timeout');
+    assert.equal(divergence(run), undefined);
+  });
+});
+
 /** The property: `runs` seeded lossy runs of random plans. */
 function property(runs: number, seedBase: number): void {
   fc.assert(

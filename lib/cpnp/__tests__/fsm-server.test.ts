@@ -40,6 +40,7 @@ const SAMPLE: { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } = {
   confirmAccept: { type: 'confirmAccept' },
   refuseAccept: { type: 'refuseAccept', statusCode: 5 },
   refuseActivate: { type: 'refuseActivate', statusCode: 5 },
+  testPeriodEnded: { type: 'testPeriodEnded' },
   sendChildQuotation: { type: 'sendChildQuotation' },
   childProcessingReceived: { type: 'childProcessingReceived' },
   childOfferReceived: { type: 'childOfferReceived' },
@@ -175,10 +176,11 @@ const EXPECTED: Record<string, Partial<Record<ServerEventType, ServerState>>> = 
   },
   AcceptReceived: { confirmAccept: 'Completed', refuseAccept: 'Cancelled', cancelReceived: 'Cancelled' },
   'AcceptReceived/update': { confirmAccept: 'Completed', refuseAccept: 'Completed', cancelReceived: 'Completed' },
-  Completed: { updateReceived: 'PQOReceived', withdrawReceived: 'Cancelled', refuseActivate: 'Completed' },
+  Completed: { updateReceived: 'PQOReceived', withdrawReceived: 'Cancelled', refuseActivate: 'Completed', testPeriodEnded: 'Cancelled' },
   'Completed/scheduled': {
     updateReceived: 'PQOReceived',
     withdrawReceived: 'Cancelled',
+    testPeriodEnded: 'Cancelled',
     activateReceived: 'Completed',
     refuseActivate: 'Completed',
   },
@@ -437,6 +439,43 @@ describe('server FSM: effects and state data', () => {
       { type: 'send', method: 'ACK', cpd: 'empty' },
       { type: 'notify', what: 'cycleEnded' },
     ]);
+  });
+
+  test('the end of a test period (9.1.10.3) withdraws the agreement like a WITHDRAW, but sends nothing (C25)', () => {
+    const { next, effects } = step({ ...fixture('Completed'), agreementHasChildren: true }, SAMPLE.testPeriodEnded);
+    assert.deepEqual(next, { state: 'Cancelled', ...Q, cancelReason: 'withdrawn' });
+    assert.deepEqual(effects, [
+      { type: 'releaseResources', scope: 'all' },
+      { type: 'withdrawChildAgreements', scope: 'all' },
+      { type: 'notify', what: 'cycleEnded' },
+    ]);
+  });
+
+  test('a first PROCESSING asking for more time (C24): FAIL 7 ends the cycle, ACK keeps it; a later request refused keeps it', () => {
+    const asked = step(fixture('PQOReceived'), { type: 'startProcessing', expectedOfferTime: T2, asksMoreTime: true }).next;
+    assert.equal(asked.moreTimeRequested, T2);
+    assert.equal(asked.moreTimeInitial, true);
+    assert.deepEqual(serverOrderProblems(asked), []);
+    const refused = step(asked, { type: 'failReceived', statusCode: 7 });
+    assert.deepEqual(refused.next, { state: 'Cancelled', ...Q, cancelReason: 'failed' });
+    assert.deepEqual(refused.effects.at(-2), { type: 'notify', what: 'moreTimeRefused' });
+    assert.deepEqual(refused.effects.at(-1), { type: 'notify', what: 'cycleEnded' });
+    const granted = step(asked, { type: 'ackReceived', expectedResponseTime: T2 }).next;
+    assert.equal(granted.state, 'AwaitingProcessing');
+    assert.equal(granted.moreTimeRequested, undefined);
+    assert.equal(granted.moreTimeInitial, undefined);
+    // Without asksMoreTime the first PROCESSING asks nothing, as before.
+    assert.equal(step(fixture('PQOReceived'), { type: 'startProcessing', expectedOfferTime: T2 }).next.moreTimeRequested, undefined);
+    // An UPDATE cycle refused this way falls back to the agreement.
+    const update = step(fixture('PQOReceived/update'), { type: 'startProcessing', expectedOfferTime: T2, asksMoreTime: true }).next;
+    const back = step(update, { type: 'failReceived', statusCode: 7 }).next;
+    assert.equal(back.state, 'Completed');
+    assert.equal(back.updateEndedBy, 'failed');
+    // In a child state the child negotiation is cancelled with it.
+    const child = step(step(asked, { type: 'needChildOrder' }).next, { type: 'sendChildQuotation' }).next;
+    const ended = step(child, { type: 'failReceived', statusCode: 7 });
+    assert.equal(ended.next.state, 'Cancelled');
+    assert.ok(has(ended.effects, { type: 'send', method: 'CANCEL', to: 'child' }));
   });
 
   test('ACTIVATE keeps the order Completed and switches its activation sub-state (9.2.11)', () => {

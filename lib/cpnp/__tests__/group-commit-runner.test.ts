@@ -217,4 +217,41 @@ describe('group-commit runner', () => {
     turns.run();
     assert.equal(groups.length, 2, 'the tick commits in the next group');
   });
+
+  // Regression (found under issue 7/8 work): the provider's child-order retransmission is an
+  // output that carries only messages for partners; filtered out as empty, it was never sent.
+  test('an output that carries only what the core says counts (carries) is committed, not dropped', async () => {
+    type Extra = EngineOutput & { extra?: number };
+    const core: EngineCore = {
+      receive: (inbound): Extra => ({ ...emptyOutput(), extra: inbound.bytes[0] ?? -1 }),
+      tick: () => emptyOutput(),
+      nextDue: () => undefined,
+    };
+    const transport = new HandTransport();
+    const turns = new Turns();
+    const commitWith = (carries?: (o: EngineOutput) => boolean): { committed: number[] } => {
+      const committed: number[] = [];
+      const runner = new GroupCommitRunner({
+        core,
+        transport,
+        clock: new SimulatedClock(T0),
+        side: 'server',
+        timers: new FakeTimers(),
+        defer: turns.defer,
+        sliceMs: Number.POSITIVE_INFINITY,
+        ...(carries === undefined ? {} : { carries }),
+        commit: (outputs) => {
+          committed.push(...outputs.map((o) => (o as Extra).extra ?? -1));
+        },
+      });
+      runner.start();
+      transport.inject(7);
+      turns.run();
+      void runner.stop();
+      return { committed };
+    };
+    assert.deepEqual(commitWith().committed, [], 'by default an output without sends or events has nothing to commit');
+    assert.deepEqual(commitWith((o) => (o as Extra).extra !== undefined).committed, [7]);
+    await settle();
+  });
 });

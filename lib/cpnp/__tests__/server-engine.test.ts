@@ -97,8 +97,11 @@ class ScriptedDecider implements ServerDecider {
   reviewRequest(): RequestDecision {
     return this.requestDecision;
   }
-  moreTimeAnswered(orderId: string, granted: boolean): void {
+  /** The time granted by each ACK (9.2.6), when it named one. */
+  readonly moreTimeUntil: [string, DateTime][] = [];
+  moreTimeAnswered(orderId: string, granted: boolean, until?: DateTime): void {
     this.moreTime.push([orderId, granted]);
+    if (until !== undefined) this.moreTimeUntil.push([orderId, until]);
   }
   reserveResources(orderId: string, offered: Cpd): void {
     this.reserved.push([orderId, offered]);
@@ -1121,6 +1124,51 @@ describe('server engine: abuse and malformed input', () => {
     assert.equal(fails(other.take()).length, 1);
   });
 
+  it('every FAIL is rate-limited: those answering inside a transaction and cached ones sent again share the bucket (9.2.5)', () => {
+    const h = new Harness({ config: { failRateLimit: { capacity: 2, refillPerSecond: 1 } } });
+    const c = h.client();
+    // Four QUOTATIONs the decider refuses (FAIL 5, inside each order's transaction).
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+      sent.push(c.send(hex(150 + i), `F-${i}`, { method: Method.QUOTATION, cpd: REQUESTED }));
+    }
+    h.run();
+    assert.deepEqual(fails(c.take()), [5, 5], 'two tokens, two FAILs on the wire');
+    const limited = h.events.filter((e) => e.cause === 'fail-rate-limited');
+    assert.equal(limited.length, 2);
+    assert.ok(limited.every((e) => e.kind === 'dropped' && e.orderId !== undefined && e.method === 'FAIL'));
+    // The refusals are decided and recorded all the same: each order ended.
+    const ended = h.server.listOrders().filter((o) => o.customerOrderId.startsWith('F-'));
+    assert.deepEqual(ended.map((o) => o.fsm.cancelReason), ['failed', 'failed', 'failed', 'failed']);
+    // An invalid request from the same address finds the bucket empty too.
+    c.send(hex(160), 'X-160', { method: Method.CANCEL });
+    h.run();
+    assert.deepEqual(c.take(), []);
+    // A second later one token is back: the client's retransmission of a refused QUOTATION gets
+    // the cached FAIL (byte for byte the recorded answer, 11.4); the next copy finds no token.
+    h.run(1000);
+    c.resend(sent[2]!);
+    h.run();
+    const again = c.take();
+    assert.deepEqual(fails(again), [5]);
+    assert.equal(again[0]?.txid, hex(152));
+    // 1.5 s later: 1.5 tokens. The copies of two requests (each past the 1 s resend interval of
+    // 11.4) compete for them: one FAIL goes out, the other is held back by the limiter.
+    h.run(1500);
+    c.resend(sent[3]!);
+    c.resend(sent[2]!);
+    h.run();
+    assert.deepEqual(fails(c.take()), [5], 'one token, one FAIL');
+    assert.ok(h.events.some((e) => e.cause === 'fail-rate-limited' && e.detail === 'cached FAIL not sent again now'));
+    // The bucket is per source address.
+    const other = h.client({ address: '192.0.2.201', port: 40000 });
+    h.decider.script.push({ kind: 'fail', statusCode: StatusCode.OUT_OF_RESOURCES });
+    other.send(hex(170), 'G-0', { method: Method.QUOTATION, cpd: REQUESTED });
+    h.run();
+    assert.deepEqual(fails(other.take()), [5]);
+  });
+
   it('undecodable input: FAIL 1 only when keys 3, 4 and 5 can be read (wire-format.md section 7)', () => {
     const h = new Harness();
     const c = h.client();
@@ -1387,5 +1435,223 @@ describe('server engine: cycle ends, subcodes and child states (8.8)', () => {
     ]);
     // Any other event is not a child effect.
     assert.equal(childEffectOf({ kind: 'info', side: 'server', at: 0, cause: 'child-effect', detail: 'not json' }), undefined);
+  });
+});
+
+describe('server engine: the first PROCESSING as a time request (9.1.7, 11.1.1; state-machines.md C24)', () => {
+  const DEADLINE = T0 + 60_000;
+  const FAR = dt(T0 + 30 * 86_400_000);
+
+  /** QUOTATION asking for an answer within a minute; the decider says "pending until `eot`". */
+  function asked(h: Harness, c: FakeClient, txid: string, eot: DateTime, processingSubcode?: 1 | 2) {
+    h.decider.script.push({ kind: 'pending', expectedOfferTime: eot, ...(processingSubcode === undefined ? {} : { processingSubcode }) });
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.QUOTATION, cpd: REQUESTED, expectedResponseTime: dt(DEADLINE) });
+    h.run();
+    return only(c.take(), Method.PROCESSING);
+  }
+
+  it('a time beyond the client\'s deadline waits for ACK or FAIL 7, retransmitted (same bytes) until answered; the ACK grants, with its time', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(230);
+    const first = asked(h, c, txid, FAR);
+    const orderId = first.providerOrderId;
+    assert.equal(first.expectedOfferTime, FAR);
+    assert.equal(h.order(orderId).fsm.moreTimeRequested, FAR);
+    assert.equal(h.order(orderId).fsm.moreTimeInitial, true);
+    h.run(2500);
+    const copies = h.sendsOf('PROCESSING');
+    assert.equal(copies.length, 2, 'the request is repeated once RETRANS_TIMER passes');
+    assert.ok(Buffer.from(copies[1]!.bytes).equals(Buffer.from(copies[0]!.bytes)), 'same bytes, same seq');
+    c.take();
+
+    // The client grants less than asked: 10 minutes (9.2.6).
+    const until = dt(T0 + 600_000);
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.ACK, providerOrderId: orderId, expectedResponseTime: until });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[orderId, true]]);
+    assert.deepEqual(h.decider.moreTimeUntil, [[orderId, until]], 'the decider learns the time granted');
+    const order = h.order(orderId);
+    assert.equal(order.fsm.state, 'AwaitingProcessing');
+    assert.equal(order.fsm.moreTimeRequested, undefined);
+    assert.equal(order.fsm.moreTimeInitial, undefined);
+    h.run(60_000);
+    assert.deepEqual(c.take(), [], 'granted: no more copies, and an ACK is never answered');
+    h.apply(h.server.completeDecision(orderId, { kind: 'offer', cpd: OFFERED }));
+    h.run();
+    assert.deepEqual(c.methods(), ['OFFER']);
+  });
+
+  it('FAIL 7 refuses it: the server ends the order (Cancelled, failed), releases the cycle, answers nothing', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(231);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[orderId, false]]);
+    const order = h.order(orderId);
+    assert.equal(order.fsm.state, 'Cancelled');
+    assert.equal(order.fsm.cancelReason, 'failed');
+    assert.equal(order.decision, undefined, 'the pending decision is dropped');
+    assert.deepEqual(h.decider.ended.map(([id, o]) => [id, o.reason, o.agreementKept]), [[orderId, 'failed', false]]);
+    h.run(60_000);
+    assert.deepEqual(c.take(), [], 'a FAIL is never answered; the request is no longer retransmitted');
+    // A decision arriving late changes nothing.
+    h.apply(h.server.completeDecision(orderId, { kind: 'offer', cpd: OFFERED }));
+    h.run();
+    assert.deepEqual(c.take(), []);
+    assert.equal(h.order(orderId).fsm.state, 'Cancelled');
+  });
+
+  it('a FAIL other than 7 does not refuse it; nor does an answer to a time within the deadline exist', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(232);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.OUT_OF_RESOURCES });
+    h.run();
+    assert.equal(h.order(orderId).fsm.state, 'AwaitingProcessing');
+    assert.equal(h.order(orderId).fsm.moreTimeRequested, FAR);
+
+    // Within the deadline and without a subcode: an ordinary first PROCESSING (11.1.1), no answer expected.
+    const within = h.client({ address: '192.0.2.11', port: 40001 });
+    const wtx = hex(233);
+    const inTime = asked(h, within, wtx, dt(DEADLINE - 10_000));
+    assert.equal(h.order(inTime.providerOrderId).fsm.moreTimeRequested, undefined);
+    within.send(wtx, `C-${wtx.slice(0, 4)}`, { method: Method.ACK, providerOrderId: inTime.providerOrderId, expectedResponseTime: dt(DEADLINE) });
+    h.run(10_000);
+    assert.ok(h.events.some((e) => e.kind === 'dropped' && e.cause === 'moreTimeRequested'), 'an ACK nobody asked for is dropped');
+    assert.deepEqual(within.take(), [], 'and the PROCESSING is not retransmitted');
+  });
+
+  it('a PROCESSING_SUBCODE makes a first PROCESSING with a time a request, even within the deadline (the client applies the same rule)', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(234);
+    const first = asked(h, c, txid, dt(DEADLINE - 10_000), 2);
+    assert.equal(first.processingSubcode, 2);
+    assert.equal(h.order(first.providerOrderId).fsm.moreTimeRequested, dt(DEADLINE - 10_000));
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.ACK, providerOrderId: first.providerOrderId, expectedResponseTime: dt(DEADLINE - 10_000) });
+    h.run();
+    assert.deepEqual(h.decider.moreTime, [[first.providerOrderId, true]]);
+  });
+
+  it('UPDATE: FAIL 7 to the first PROCESSING ends the update cycle; the agreement stays (Completed)', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(235), 'C-235');
+    h.decider.script.push({ kind: 'pending', expectedOfferTime: FAR });
+    const utx = hex(236);
+    c.send(utx, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce: n.nonce, expectedResponseTime: dt(T0 + 60_000), cpd: UPDATED_REQUEST });
+    h.run();
+    assert.equal(only(c.take(), Method.PROCESSING).expectedOfferTime, FAR);
+    assert.equal(h.order(n.orderId).fsm.moreTimeInitial, true);
+    c.send(utx, n.customerOrderId, { method: Method.FAIL, providerOrderId: n.orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Completed');
+    assert.equal(order.fsm.updateEndedBy, 'failed');
+    assert.ok(order.agreement && cpdEquals(order.agreement.cpd, n.offer.cpd), 'the agreement is unchanged');
+  });
+
+  it('survives a restart: the request is still awaited, retransmitted, and its answer accepted', () => {
+    const h = new Harness();
+    const c = h.client();
+    const txid = hex(237);
+    const orderId = asked(h, c, txid, FAR).providerOrderId;
+    h.restore();
+    h.run(2500);
+    assert.ok(c.take().some((m) => m.method === Method.PROCESSING), 'retransmitted by the restored engine');
+    c.send(txid, `C-${txid.slice(0, 4)}`, { method: Method.FAIL, providerOrderId: orderId, statusCode: StatusCode.MORE_TIME_REJECTED });
+    h.run();
+    assert.equal(h.order(orderId).fsm.cancelReason, 'failed');
+  });
+});
+
+
+describe('server engine: end of test periods (9.1.10.3; state-machines.md C25)', () => {
+  const HOUR = 3_600_000;
+  const test = (until: number): InformationElements => ({ options: { purpose: 'test', testUntil: dt(until) } });
+
+  it('a test agreement is withdrawn by the server at testUntil: resources released, nothing sent', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(240), 'C-240', test(T0 + HOUR));
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + HOUR));
+    assert.equal(h.server.nextDue(), T0 + HOUR, 'the end is a timer of the engine');
+    h.run(HOUR - 1000);
+    assert.equal(h.order(n.orderId).fsm.state, 'Completed');
+    h.run(2000);
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Cancelled');
+    assert.equal(order.fsm.cancelReason, 'withdrawn');
+    assert.equal(order.agreement?.testEndedAt, T0 + HOUR);
+    assert.equal(order.agreement?.withdrawnAt, T0 + HOUR);
+    assert.equal(order.history.at(-1)?.cause, 'testPeriodEnded');
+    assert.deepEqual(h.decider.released.at(-1), [n.orderId, 'all']);
+    assert.deepEqual(h.decider.ended.at(-1)?.[1].reason, 'withdrawn');
+    assert.deepEqual(c.take(), [], 'no message exists for it: the client knows testUntil');
+    assert.equal(h.server.nextDue(), undefined);
+    // The client's WITHDRAW or UPDATE afterwards finds no agreement (Table 6: FAIL).
+    c.send(hex(241), n.customerOrderId, { method: Method.WITHDRAW, providerOrderId: n.orderId, nonce: n.nonce });
+    h.run();
+    assert.deepEqual(fails(c.take()), [StatusCode.MESSAGE_VALIDATION_ERROR]);
+  });
+
+  it('fires after a restart, also when its time passed while the server was down', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(242), 'C-242', test(T0 + HOUR));
+    h.restore();
+    assert.equal(h.server.nextDue(), T0 + HOUR);
+    h.clock.set(T0 + 2 * HOUR);
+    h.restore();
+    h.apply(h.server.tick());
+    assert.equal(h.order(n.orderId).fsm.cancelReason, 'withdrawn');
+    assert.equal(h.order(n.orderId).agreement?.testEndedAt, T0 + 2 * HOUR);
+  });
+
+  it('an UPDATE for production makes it permanent; an UPDATE naming no purpose keeps the end; purpose test moves it', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(243), 'C-243', test(T0 + HOUR));
+    const update = (txid: string, nonce: string, ies?: InformationElements): string => {
+      c.send(txid, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce, expectedResponseTime: dt(h.clock.now() + 60_000), cpd: UPDATED_REQUEST, ...(ies ? { ies } : {}) });
+      h.run();
+      const offer = only(c.take(), Method.OFFER);
+      c.send(txid, n.customerOrderId, { method: Method.ACCEPT, providerOrderId: n.orderId, nonce: offer.nonce, cpd: offer.cpd });
+      h.run();
+      only(c.take(), Method.ACK);
+      return offer.nonce;
+    };
+    const kept = update(hex(244), n.nonce);
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + HOUR), 'no purpose named: still a test');
+    const moved = update(hex(245), kept, test(T0 + 3 * HOUR));
+    assert.equal(h.order(n.orderId).agreement?.testUntil, dt(T0 + 3 * HOUR));
+    update(hex(246), moved, { options: { purpose: 'production' } });
+    assert.equal(h.order(n.orderId).agreement?.testUntil, undefined);
+    h.run(10 * HOUR);
+    assert.equal(h.order(n.orderId).fsm.state, 'Completed', 'permanent now');
+  });
+
+  it('an UPDATE still negotiating at testUntil defers the end; declined, the test agreement ends at once', () => {
+    const h = new Harness();
+    const c = h.client();
+    const n = agree(h, c, hex(247), 'C-247', test(T0 + HOUR));
+    h.clock.set(T0 + HOUR - 5000);
+    const utx = hex(248);
+    c.send(utx, n.customerOrderId, { method: Method.UPDATE, providerOrderId: n.orderId, nonce: n.nonce, expectedResponseTime: dt(T0 + 2 * HOUR), cpd: UPDATED_REQUEST });
+    h.run();
+    const offer = only(c.take(), Method.OFFER);
+    h.run(20_000);
+    c.take();
+    assert.equal(h.order(n.orderId).fsm.state, 'OfferProposed', 'the update cycle goes on past testUntil');
+    c.send(utx, n.customerOrderId, { method: Method.DECLINE, providerOrderId: n.orderId, nonce: offer.nonce });
+    h.run();
+    assert.equal(only(c.take(), Method.ACK).cpd?.length, 0);
+    const order = h.order(n.orderId);
+    assert.equal(order.fsm.state, 'Cancelled', 'back on the test agreement, whose time has passed');
+    assert.equal(order.fsm.cancelReason, 'withdrawn');
   });
 });

@@ -83,8 +83,12 @@ export interface Decider {
   confirmAccept?(request: { orderId: string; cycle: 'quotation' | 'update'; cpd: Cpd }): AcceptDecision;
   /** Optional: default lets every valid WITHDRAW / ACTIVATE proceed at once. */
   reviewRequest?(request: RequestReview): RequestDecision;
-  /** The client granted (ACK) or refused (FAIL 7) the extra time asked for (9.2.2, Figs. 11, 12). */
-  moreTimeAnswered?(orderId: string, granted: boolean): void;
+  /**
+   * The client granted (ACK) or refused (FAIL 7) the extra time asked for (9.2.2, Figs. 11, 12).
+   * `until`: the EXPECTED_RESPONSE_TIME of a granting ACK, the time granted (9.2.6), which may be
+   * earlier than the time asked for. A refused first PROCESSING time ends the cycle (cycleEnded follows).
+   */
+  moreTimeAnswered?(orderId: string, granted: boolean, until?: DateTime): void;
   // Resource hooks: the state machine's reserve / release / commit effects (8.11.2, C17 of
   // docs/state-machines.md), so that a policy engine can keep track of capacity.
   /** An offer was made: hold what it needs until ACCEPT, DECLINE, CANCEL or expiry. */

@@ -34,7 +34,15 @@ export interface GroupCommitRunnerOptions<C extends EngineCore> {
   defer?: (fn: () => void) => void;
   /** See DEFAULT_SLICE_MS. */
   sliceMs?: number;
+  /**
+   * Whether an output has anything to commit or send. The default looks at its sends and
+   * events; a core whose outputs carry more (the provider's messages to partners, 8.8) must
+   * say so, or an output made of that alone (a child order's retransmission) is dropped.
+   */
+  carries?: (output: EngineOutput) => boolean;
 }
+
+const carriesSendsOrEvents = (o: EngineOutput): boolean => o.sends.length > 0 || o.events.length > 0;
 
 interface Pending {
   output: EngineOutput;
@@ -173,7 +181,7 @@ export class GroupCommitRunner<C extends EngineCore> {
       return;
     }
     this.committing = true;
-    const outputs = group.map((p) => p.output).filter((o) => o.sends.length > 0 || o.events.length > 0);
+    const outputs = group.map((p) => p.output).filter(this.options.carries ?? carriesSendsOrEvents);
     let committed = true;
     if (outputs.length > 0 && this.options.commit) {
       this.largestGroup = Math.max(this.largestGroup, outputs.length);

@@ -16,7 +16,7 @@
 import type { Clock } from '../clock';
 import { decodeMessage, encodeMessage } from '../codec';
 import type { Cpd } from '../cpd/types';
-import { millisToDateTime, type DateTime } from '../date-time';
+import { dateTimeToMillis, millisToDateTime, type DateTime } from '../date-time';
 import type { CpnpDecodeError } from '../errors';
 import type { SendEffect } from '../fsm/events';
 import {
@@ -115,6 +115,19 @@ export interface ServerEngineConfigInput
 }
 
 export const DEFAULT_OFFER_VALIDITY_MS = 15 * 60_000;
+
+/**
+ * Whether the first PROCESSING of a cycle asks the client for more time (9.1.7, 11.1.1): it
+ * does when its EXPECTED_OFFER_TIME lies after the client's EXPECTED_RESPONSE_TIME, or when it
+ * gives a reason for wanting time (a PROCESSING_SUBCODE, 9.2.2). The client engine applies the
+ * same rule (fsm/client.ts isMoreTimeRequest), so both sides agree on whether an answer (ACK or
+ * FAIL 7) is due.
+ */
+export function asksForMoreTime(expectedOfferTime: DateTime | undefined, processingSubcode: ProcessingSubcodeValue | undefined, expectedResponseTime: DateTime | undefined): boolean {
+  if (expectedOfferTime === undefined) return false;
+  if (processingSubcode !== undefined) return true;
+  return expectedResponseTime !== undefined && dateTimeToMillis(expectedOfferTime) > dateTimeToMillis(expectedResponseTime);
+}
 
 export function serverEngineConfig(input: ServerEngineConfigInput = {}): ServerEngineConfig {
   const config: ServerEngineConfig = {
@@ -221,6 +234,8 @@ export interface ServerTransaction {
   /** QUOTATION / UPDATE: the Requested (Updated) CPD and the Information Elements. */
   requestedCpd?: Cpd;
   ies?: InformationElements;
+  /** QUOTATION / UPDATE: the client's EXPECTED_RESPONSE_TIME (9.1.6), its deadline for the offer. */
+  expectedResponseTime?: DateTime;
   offer?: OfferRecord;
   /** Hex of the message being retransmitted on RETRANS_TIMER (OFFER, or PROCESSING asking for more time). */
   retransmitHex?: string;
@@ -236,6 +251,14 @@ export interface AgreementRecord {
   nonce: Hex16;
   concludedAt: number;
   withdrawnAt?: number;
+  /**
+   * 9.1.10.3: the agreement serves testing until this time (negotiation options purpose "test"
+   * and testUntil). The engine withdraws it then (testPeriodEnded), unless an UPDATE made it
+   * permanent (purpose "production") or moved the date.
+   */
+  testUntil?: DateTime;
+  /** When the test period ended it (ms). */
+  testEndedAt?: number;
 }
 
 export interface PendingDecision {
@@ -686,7 +709,7 @@ export class ServerEngine implements EngineCore {
     const inbound: StepExtras = { origin: 'inbound' };
     switch (msg.method) {
       case Method.UPDATE: {
-        const tx = this.openTransaction(order, msg, peer, work, { nonce: newNonce(this.random), requestedCpd: msg.cpd, ies: msg.ies });
+        const tx = this.openTransaction(order, msg, peer, work, { nonce: newNonce(this.random), requestedCpd: msg.cpd, ies: msg.ies, expectedResponseTime: msg.expectedResponseTime });
         const previousCycle = order.cycleTxid;
         order.cycleTxid = tx.session.txid;
         const options = msg.ies?.options;
@@ -779,6 +802,7 @@ export class ServerEngine implements EngineCore {
       lastActivity: now,
       requestedCpd: msg.cpd,
       ...(msg.ies === undefined ? {} : { ies: msg.ies }),
+      ...(msg.expectedResponseTime === undefined ? {} : { expectedResponseTime: msg.expectedResponseTime }),
       processed: 1,
     };
     const order: ServerOrderRecord = {
@@ -808,7 +832,7 @@ export class ServerEngine implements EngineCore {
     msg: CpnpMessage,
     peer: PeerTuple,
     work: Work,
-    extra: { nonce?: Hex16; requestedCpd?: Cpd; ies?: InformationElements },
+    extra: { nonce?: Hex16; requestedCpd?: Cpd; ies?: InformationElements; expectedResponseTime?: DateTime },
   ): ServerTransaction {
     const now = this.clock.now();
     const openingNonce = 'nonce' in msg ? msg.nonce : undefined;
@@ -820,6 +844,7 @@ export class ServerEngine implements EngineCore {
       ...(openingNonce === undefined ? {} : { openingNonce }),
       ...(extra.requestedCpd === undefined ? {} : { requestedCpd: extra.requestedCpd }),
       ...(extra.ies === undefined ? {} : { ies: extra.ies }),
+      ...(extra.expectedResponseTime === undefined ? {} : { expectedResponseTime: extra.expectedResponseTime }),
       processed: 1,
     };
     order.transactions.push(tx);
@@ -852,6 +877,11 @@ export class ServerEngine implements EngineCore {
       this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'answer-expired', ...this.about(msg, from) });
       return;
     }
+    // A cached FAIL sent again is a FAIL sent: rate-limited like the first copy (9.2.5).
+    if (decoded.message.method === Method.FAIL && !this.failLimiter.tryTake(this.rateKeyOf(tx.session.peer))) {
+      this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'fail-rate-limited', detail: 'cached FAIL not sent again now', ...this.about(msg, from) });
+      return;
+    }
     tx.session = recordRetransmission(tx.session, now).entry;
     work.out.sends.push({ to: endpointOf(tx.session.peer), bytes, message: decoded.message });
     this.emit(work, { kind: 'retransmitted', orderId: order.id, cause: 'cached-answer', ...this.about(decoded.message, endpointOf(tx.session.peer)) });
@@ -859,7 +889,8 @@ export class ServerEngine implements EngineCore {
 
   /**
    * FAIL for a request refused by Table 6 or undecodable (9.2.5, 9.2.10), rate-limited per
-   * source address. No order changes. Inside a transaction of the same 4-tuple the FAIL takes
+   * source address (one bucket per address for every FAIL: these, those answering inside a
+   * transaction, sendInTx, and cached ones sent again, answerDuplicate). No order changes. Inside a transaction of the same 4-tuple the FAIL takes
    * that transaction's next sequence number (so the client does not discard it as a replay);
    * otherwise it gets a random one and names no order.
    */
@@ -974,7 +1005,7 @@ export class ServerEngine implements EngineCore {
         if (effect.timer === 'retransmit') delete tx.retransmitHex;
         return;
       case 'notify':
-        this.notice(order, effect.what, work);
+        this.notice(order, effect.what, work, event);
         return;
       case 'reserveResources':
         if (tx.offer !== undefined) {
@@ -1031,8 +1062,11 @@ export class ServerEngine implements EngineCore {
           ...(processingSubcode === undefined ? {} : { processingSubcode }),
         };
         const bytes = this.sendInTx(order, tx, body, work);
-        // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts expectsReply).
-        if (event?.type === 'needMoreTime' && tx.session.lastSent !== undefined) {
+        // A PROCESSING asking for more time waits for ACK or FAIL, so it is retransmitted (timers.ts
+        // expectsReply): a later request (needMoreTime), or the first PROCESSING whose time lies
+        // beyond the client's deadline (9.1.7, 11.1.1; C24).
+        const asking = event?.type === 'needMoreTime' || (event?.type === 'startProcessing' && event.asksMoreTime === true);
+        if (asking && tx.session.lastSent !== undefined) {
           tx.retransmitHex = toHex(bytes);
           tx.session = withTimers(tx.session, scheduleRetransmit(tx.session.timers, tx.session.lastSent.seq, this.clock.now(), this.config.timers));
         }
@@ -1088,7 +1122,7 @@ export class ServerEngine implements EngineCore {
     }
   }
 
-  private notice(order: ServerOrderRecord, what: ServerNotice, work: Work): void {
+  private notice(order: ServerOrderRecord, what: ServerNotice, work: Work, event?: ServerEvent): void {
     this.timersTouched.add(order.id);
     const now = this.clock.now();
     switch (what) {
@@ -1103,13 +1137,27 @@ export class ServerEngine implements EngineCore {
         const tx = this.cycleTx(order);
         tx.session = withTimers(tx.session, cancelTimer(tx.session.timers, 'retransmit'));
         delete tx.retransmitHex;
-        this.consult(order, what, work, undefined, () => this.decider.moreTimeAnswered?.(order.id, what === 'moreTimeGranted'));
+        const granted = what === 'moreTimeGranted';
+        // 9.2.6: the ACK's EXPECTED_RESPONSE_TIME is the time granted (it may be earlier than asked).
+        const until = granted && event?.type === 'ackReceived' ? event.expectedResponseTime : undefined;
+        this.consult(order, what, work, undefined, () => this.decider.moreTimeAnswered?.(order.id, granted, until));
+        this.emit(work, { kind: 'info', orderId: order.id, cause: what, ...(until === undefined ? {} : { detail: `until ${until}` }), txid: tx.session.txid });
         break;
       }
       case 'agreementReached': {
         const tx = this.cycleTx(order);
         if (tx.offer !== undefined) {
-          order.agreement = { cpd: tx.offer.cpd, txid: tx.session.txid, nonce: tx.offer.nonce, concludedAt: now };
+          // 9.1.10.3: the cycle's purpose decides; an UPDATE that names none keeps the test period.
+          const options = tx.ies?.options;
+          const previous = order.fsm.cycle === 'update' ? order.agreement?.testUntil : undefined;
+          const testUntil = options?.purpose === undefined ? previous : options.purpose === 'test' ? options.testUntil : undefined;
+          order.agreement = {
+            cpd: tx.offer.cpd,
+            txid: tx.session.txid,
+            nonce: tx.offer.nonce,
+            concludedAt: now,
+            ...(testUntil === undefined ? {} : { testUntil }),
+          };
         }
         delete order.decision;
         delete order.acceptPending;
@@ -1208,10 +1256,15 @@ export class ServerEngine implements EngineCore {
       case 'pending':
         if (fresh) {
           const processingSubcode = 'processingSubcode' in decision ? decision.processingSubcode : undefined;
+          const asksMoreTime = asksForMoreTime(decision.expectedOfferTime, processingSubcode, tx.expectedResponseTime);
           const started = this.step(
             order,
             tx,
-            { type: 'startProcessing', ...(decision.expectedOfferTime === undefined ? {} : { expectedOfferTime: decision.expectedOfferTime }) },
+            {
+              type: 'startProcessing',
+              ...(decision.expectedOfferTime === undefined ? {} : { expectedOfferTime: decision.expectedOfferTime }),
+              ...(asksMoreTime ? { asksMoreTime: true as const } : {}),
+            },
             work,
             processingSubcode === undefined ? extras : { ...extras, processingSubcode },
           );
@@ -1315,6 +1368,13 @@ export class ServerEngine implements EngineCore {
     const bytes = encodeMessage(message);
     this.cache.put(this.cacheKeyOf(entry.peer), ref, bytes);
     const to = endpointOf(entry.peer);
+    // 9.2.5: every FAIL is rate-limited, those answering inside a transaction too. The answer
+    // stays recorded and cached (the order has moved on): it is only not put on the wire now,
+    // and the client's retransmission of its request gets it once the peer has tokens again.
+    if (body.method === Method.FAIL && !this.failLimiter.tryTake(this.rateKeyOf(entry.peer))) {
+      this.emit(work, { kind: 'dropped', orderId: order.id, cause: 'fail-rate-limited', detail: 'FAIL recorded and cached, not sent now', ...this.about(message, to) });
+      return bytes;
+    }
     work.out.sends.push({ to, bytes, message });
     this.emit(work, { kind: 'sent', orderId: order.id, cause: 'send', ...this.about(message, to) });
     return bytes;
@@ -1356,6 +1416,12 @@ export class ServerEngine implements EngineCore {
         }
       }
       this.timersTouched.add(order.id);
+      const testEnd = this.testPeriodDue(order);
+      if (testEnd !== undefined && testEnd <= now && (best === undefined || testEnd <= best.timer.dueAt)) {
+        this.endTestPeriod(order, work);
+        this.drain(work);
+        continue;
+      }
       if (best === undefined) continue;
       const { tx, timer } = best;
       tx.session = withTimers(tx.session, cancelTimer(tx.session.timers, timer.kind));
@@ -1370,13 +1436,35 @@ export class ServerEngine implements EngineCore {
     }
   }
 
-  /** The earliest timer of an order, if any. */
+  /** The earliest timer of an order, if any (the end of a test period included). */
   private earliestDue(order: ServerOrderRecord): number | undefined {
-    let next: number | undefined;
+    let next = this.testPeriodDue(order);
     for (const tx of order.transactions) {
       for (const timer of tx.session.timers) if (next === undefined || timer.dueAt < next) next = timer.dueAt;
     }
     return next;
+  }
+
+  /**
+   * When a test agreement ends (9.1.10.3): only while the order rests in Completed. During an
+   * UPDATE cycle it waits for the cycle's outcome: a new agreement for production has no end,
+   * a failed UPDATE falls back to the test agreement, which then ends at once if its time passed.
+   */
+  private testPeriodDue(order: ServerOrderRecord): number | undefined {
+    const agreement = order.agreement;
+    if (agreement?.testUntil === undefined || agreement.testEndedAt !== undefined || order.fsm.state !== 'Completed') return undefined;
+    return dateTimeToMillis(agreement.testUntil);
+  }
+
+  /** The test period is over: the agreement is withdrawn by the server (C25); nothing is sent. */
+  private endTestPeriod(order: ServerOrderRecord, work: Work): void {
+    const agreement = order.agreement;
+    if (agreement === undefined) return;
+    // Marked first, so that a refused step can never make the timer fire again and again.
+    agreement.testEndedAt = this.clock.now();
+    const tx = this.agreementTx(order) ?? this.cycleTx(order);
+    this.emit(work, { kind: 'timer', orderId: order.id, cause: 'testPeriod', detail: `test period until ${agreement.testUntil ?? '?'}`, txid: tx.session.txid });
+    this.step(order, tx, { type: 'testPeriodEnded' }, work, { origin: 'timer' });
   }
 
   /** Re-indexes the orders touched since the last call. */

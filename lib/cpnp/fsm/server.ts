@@ -109,6 +109,12 @@ export interface ServerOrderState extends OrderCycleState<ServerState> {
   adminApprovalPending?: true;
   /** The EXPECTED_OFFER_TIME asked for in a PROCESSING, not yet granted or refused (9.2.2). */
   moreTimeRequested?: DateTime;
+  /**
+   * With moreTimeRequested: the request is the cycle's first PROCESSING, whose EXPECTED_OFFER_TIME
+   * lies beyond the client's EXPECTED_RESPONSE_TIME (9.1.7, 11.1.1). There is no earlier time to
+   * fall back on, so a refusal (FAIL 7) ends the cycle (state-machines.md C24).
+   */
+  moreTimeInitial?: true;
   /** Resources are reserved for the offer of the cycle in progress (8.11.2). */
   offerReserved?: true;
   /** OfferProposed only: the OFFER is being retransmitted (11.2.1). */
@@ -169,7 +175,8 @@ export type ServerEvent =
   | { type: 'ackReceived'; expectedResponseTime?: DateTime } // more time granted
   | { type: 'failReceived'; statusCode: StatusCodeValue } // 7: more time rejected
   // decisions of the server (its decision-making process or administrator)
-  | { type: 'startProcessing'; expectedOfferTime?: DateTime }
+  /** asksMoreTime: the EXPECTED_OFFER_TIME is later than the client asked for (9.1.7): it waits for ACK or FAIL 7. */
+  | { type: 'startProcessing'; expectedOfferTime?: DateTime; asksMoreTime?: true }
   | {
       type: 'makeOffer';
       validityOfferTime: DateTime;
@@ -185,6 +192,8 @@ export type ServerEvent =
   | { type: 'confirmAccept' }
   | { type: 'refuseAccept'; statusCode: StatusCodeValue }
   | { type: 'refuseActivate'; statusCode: StatusCodeValue }
+  /** 9.1.10.3: the agreement was negotiated for testing until a date (testUntil), now past. */
+  | { type: 'testPeriodEnded' }
   // the child order (8.8), negotiated with a remote server
   | { type: 'sendChildQuotation' }
   | { type: 'childProcessingReceived' }
@@ -226,6 +235,7 @@ export const SERVER_EVENT_TYPES = [
   'confirmAccept',
   'refuseAccept',
   'refuseActivate',
+  'testPeriodEnded',
   'sendChildQuotation',
   'childProcessingReceived',
   'childOfferReceived',
@@ -349,7 +359,7 @@ function serverFail(order: ServerOrderState, statusCode: StatusCodeValue, reason
 
 function makeOffer(order: ServerOrderState, event: Extract<ServerEvent, { type: 'makeOffer' }>): ServerStep | Refusal {
   if (order.adminApprovalPending) return refuse('an administrator must approve the order first (8.2)');
-  const { moreTimeRequested: _answered, ...rest } = order;
+  const { moreTimeRequested: _answered, moreTimeInitial: _initial, ...rest } = order;
   return {
     next: {
       ...rest,
@@ -382,7 +392,7 @@ function askMoreTime(order: ServerOrderState, event: Extract<ServerEvent, { type
 /** The client's ACK granting more time (9.2.6, Fig. 11). */
 function moreTimeGranted(order: ServerOrderState): ServerStep | Refusal {
   if (order.moreTimeRequested === undefined) return refuse('no request for more time is pending');
-  const { moreTimeRequested: _granted, ...rest } = order;
+  const { moreTimeRequested: _granted, moreTimeInitial: _initial, ...rest } = order;
   return { next: rest, effects: [notify('moreTimeGranted')] };
 }
 
@@ -390,7 +400,11 @@ function moreTimeGranted(order: ServerOrderState): ServerStep | Refusal {
 function moreTimeRefused(order: ServerOrderState, event: Extract<ServerEvent, { type: 'failReceived' }>): ServerStep | Refusal {
   if (order.moreTimeRequested === undefined) return refuse('no request for more time is pending (10.2)');
   if (event.statusCode !== StatusCode.MORE_TIME_REJECTED) return refuse('a client FAIL must carry status 7 here');
-  const { moreTimeRequested: _refused, ...rest } = order;
+  const { moreTimeRequested: _refused, moreTimeInitial: initial, ...rest } = order;
+  // The first PROCESSING's time refused: no offer can come in the time the client allows, and
+  // the client cancels at its deadline anyway (11.1.1), so the cycle ends now (C24). A refused
+  // later extension keeps the time granted before (11.2.1: answer before the initial time).
+  if (initial) return endCycle(order, 'failed', [notify('moreTimeRefused')]);
   return { next: rest, effects: [notify('moreTimeRefused')] };
 }
 
@@ -423,7 +437,7 @@ function parentRules() {
     },
     needMoreTime: { to: [] as ServerState[], rfc: '9.2.2 (subcode 2: external resources); 11.2.1', apply: askMoreTime },
     ackReceived: { to: [] as ServerState[], rfc: '9.2.6 (more time granted)', apply: moreTimeGranted },
-    failReceived: { to: [] as ServerState[], rfc: '9.2.10 status 7; 10.2', apply: moreTimeRefused },
+    failReceived: { to: ['Cancelled', 'Completed'] as ServerState[], rfc: '9.2.10 status 7; 10.2; 11.1.1 (C24)', apply: moreTimeRefused },
   };
 }
 
@@ -433,7 +447,7 @@ function childState(state: ServerState) {
     ...rules,
     needMoreTime: { ...rules.needMoreTime, to: [state] },
     ackReceived: { ...rules.ackReceived, to: [state] },
-    failReceived: { ...rules.failReceived, to: [state] },
+    failReceived: { ...rules.failReceived, to: [state, ...rules.failReceived.to] },
   };
 }
 
@@ -475,7 +489,11 @@ export const SERVER_TRANSITIONS: Table = {
       to: ['AwaitingProcessing'],
       rfc: '8.11.2 Fig. 9; 9.2.2; 11.2.1',
       apply: (order, event) => ({
-        next: { ...order, state: 'AwaitingProcessing' },
+        next: {
+          ...order,
+          state: 'AwaitingProcessing',
+          ...(event.asksMoreTime && event.expectedOfferTime !== undefined ? { moreTimeRequested: event.expectedOfferTime, moreTimeInitial: true as const } : {}),
+        },
         effects: [send('PROCESSING', { expectedOfferTime: event.expectedOfferTime })],
       }),
     },
@@ -534,7 +552,7 @@ export const SERVER_TRANSITIONS: Table = {
     },
     needMoreTime: { to: ['AwaitingProcessing'], rfc: '9.2.2; 11.2.1; Figs. 11, 12', apply: askMoreTime },
     ackReceived: { to: ['AwaitingProcessing'], rfc: '9.2.6; Fig. 11', apply: moreTimeGranted },
-    failReceived: { to: ['AwaitingProcessing'], rfc: '10.2 (FAIL); Fig. 12', apply: moreTimeRefused },
+    failReceived: { to: ['AwaitingProcessing', 'Cancelled', 'Completed'], rfc: '10.2 (FAIL); Fig. 12; 11.1.1 (C24)', apply: moreTimeRefused },
     cancelReceived: {
       to: ['Cancelled', 'Completed'],
       rfc: '9.2.7 (any stage before agreement); Fig. 9 (AwaitingProcessing → Cancelled)',
@@ -674,6 +692,26 @@ export const SERVER_TRANSITIONS: Table = {
       to: ['Completed'],
       rfc: '9.2.11 (FAIL if the server cannot honor the request)',
       apply: (order, event) => ({ next: order, effects: [fail(event.statusCode)] }),
+    },
+    testPeriodEnded: {
+      to: ['Cancelled'],
+      rfc: '9.1.10.3 (setup for testing purposes during a limited period; an UPDATE makes it permanent); C25',
+      // The server withdraws the test agreement itself, as a WITHDRAW would (11.2.2), but no
+      // message exists for it: the client knows testUntil from its own request.
+      apply: (order) => ({
+        next: {
+          state: 'Cancelled',
+          cycle: order.cycle,
+          hasAgreement: false,
+          recursionAllowed: order.recursionAllowed,
+          cancelReason: 'withdrawn',
+        },
+        effects: [
+          { type: 'releaseResources', scope: 'all' },
+          ...(order.agreementHasChildren ? [{ type: 'withdrawChildAgreements', scope: 'all' } as const] : []),
+          notify('cycleEnded'),
+        ],
+      }),
     },
   },
 
@@ -820,6 +858,9 @@ export function serverOrderProblems(value: unknown): string[] {
   }
   if (order.moreTimeRequested !== undefined && state !== 'AwaitingProcessing' && !(CHILD_STATES as readonly ServerState[]).includes(state)) {
     problems.push('moreTimeRequested only before the offer');
+  }
+  if (order.moreTimeInitial !== undefined && (order.moreTimeInitial !== true || order.moreTimeRequested === undefined)) {
+    problems.push('moreTimeInitial only with moreTimeRequested');
   }
   if ((order.offerReserved === true) !== OFFERED.includes(state)) problems.push('offerReserved exactly while an offer is out');
   if (order.offerRetransmitting !== undefined && (order.offerRetransmitting !== true || state !== 'OfferProposed')) {

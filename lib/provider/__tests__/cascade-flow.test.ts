@@ -335,14 +335,19 @@ describe('cascaded negotiation (RFC 8921 8.8, Figure 7), three engines', () => {
       'A→B FAIL',
       'A→client FAIL',
       'A→B CANCEL',
-      'B→A ACK',
+      // B ended its order when A refused the time (state-machines.md C24), so the CANCEL finds
+      // no order to cancel: FAIL 1 (Table 6), which A, already Cancelled, takes without alarm.
+      'B→A FAIL',
     ]);
+    assert.deepEqual(w.messages('B', Method.FAIL).map((m) => (m.method === Method.FAIL ? m.statusCode : 0)), [1]);
     const bProcessing = w.messages('B', Method.PROCESSING)[0];
     assert.ok(bProcessing?.method === Method.PROCESSING && bProcessing.expectedOfferTime !== undefined);
     // The child order was created 1 ms after T0; its deadline is rounded up to whole seconds.
     const cancel = w.sim.sends.find((s) => s.message.method === Method.CANCEL);
     assert.equal(cancel?.at, T0 + 31_000, 'at the child deadline, long before the time B promised');
-    assert.equal(w.bOrders()[0]?.fsm.cancelReason, 'cancelled');
+    const atB = w.bOrders()[0];
+    assert.equal(atB?.fsm.cancelReason, 'failed', 'B ended the child order on the refusal');
+    assert.ok((atB?.history.find((h) => h.cause === 'failReceived')?.at ?? Infinity) < T0 + 31_000, 'at once, not at the child deadline');
     const parent = w.parent();
     assert.equal(parent.fsm.cancelReason, 'failed');
     assert.equal(w.a.coordinator.childrenOf(parent.id)[0]?.endedBy, 'timeout');

@@ -323,6 +323,30 @@ describe('decision engine: offers and counterproposals', () => {
   });
 });
 
+describe('decision engine: regressions', () => {
+  // Found by the property below (seed -857938092): the CPP's own outMbps was shadowed by a
+  // per-link value on the only link, so no attachment used it and it stayed loose in the offer.
+  it('fixes a loose CPP capacity that every link overrides with its own per-link value (offer stays concrete)', () => {
+    const asked = JSON.parse(
+      '[{"nodes":[{"id":"h2/y","link":"","location":"e-/::","site":"v0x:/t6"}],"capacity":{"outMbps":{"min":0},"perLink":[{"link":"","outMbps":0}]},"conformance":{"policing":{"oneOf":["police","shape"]},"outOfProfile":"drop"}}]',
+    ) as Cpd;
+    const { engine } = setup(generousPolicy());
+    const req = request(asked);
+    const cpd = offered(engine.decide(req), asked);
+    assert.deepEqual(cpd[0]?.capacity, { outMbps: 0, perLink: [{ link: '', outMbps: 0 }] });
+    const choices = engine.explain(req.orderId)?.decisions.at(-1)?.cpps[0]?.capacity ?? [];
+    assert.ok(choices.some((c) => c.path === 'cpd[0].capacity.outMbps' && c.offered === 0 && Object.keys(c.uses).length === 0));
+  });
+
+  it('fixes such a shadowed loose value at its lower bound, whatever the preference', () => {
+    const asked: Cpd = [{ ...cppOn('pe1:a', 10), capacity: { inMbps: { min: 5, pref: 50, max: 90 }, perLink: [{ link: 'pe1:a', inMbps: 10 }] } }];
+    const { engine } = setup();
+    const cpd = offered(engine.decide(request(asked)), asked);
+    assert.equal(cpd[0]?.capacity?.inMbps, 5);
+    assert.equal(cpd[0]?.capacity?.perLink?.[0]?.inMbps, 10);
+  });
+});
+
 describe('decision engine: reservations through the hooks', () => {
   it('holds on decision, keeps the hold on reserveResources, releases on DECLINE / CANCEL / expiry', () => {
     const { engine, logs } = setup();
@@ -497,6 +521,17 @@ describe('decision engine: modes, delays, partners, records', () => {
     assert.equal(decision.kind === 'offer' ? decision.validityOfferTime : undefined, asDateTime('2026-01-01T00:15:30Z'));
     // Refusals are not delayed.
     failed(engine.decide(request([cppOn('mars:1', 10)])), 6);
+  });
+
+  it('decision delay: a client granting less time than asked (ACK with an earlier time, 9.2.6) makes the decision due then', () => {
+    const { engine } = setup(smallPolicy({ decisionDelay: { offerAfter: '10m' } }));
+    const req = request([cppOn('pe1:a', 10)]);
+    engine.decide(req);
+    engine.moreTimeAnswered?.(req.orderId, true, asDateTime('2026-01-01T00:15:00Z'));
+    assert.deepEqual(engine.pendingDecisions(), [{ orderId: req.orderId, dueAt: asDateTime('2026-01-01T00:10:00Z') }], 'a later grant changes nothing');
+    engine.moreTimeAnswered?.(req.orderId, true, asDateTime('2026-01-01T00:02:00Z'));
+    assert.deepEqual(engine.pendingDecisions(), [{ orderId: req.orderId, dueAt: asDateTime('2026-01-01T00:02:00Z') }]);
+    assert.match(engine.explain(req.orderId)?.events.map((e) => e.detail).join() ?? '', /granted until 2026-01-01T00:02:00Z/);
   });
 
   it('partners (8.8): pending while the child orders run, then the merged offer', () => {

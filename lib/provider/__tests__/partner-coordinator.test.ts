@@ -428,7 +428,7 @@ describe('partner coordinator: reactions', () => {
     assert.ok(rig.sim.apply('customer', rig.customer.grantMoreTime(ORDER)).ok);
     // The ACK reaches the parent while its child order runs (a Child* state).
     rig.run(() => rig.parent().fsm.moreTimeRequested === undefined);
-    assert.ok(rig.decision.explain(rig.parent().id)?.events.some((e) => e.event === 'more-time' && e.detail === 'granted'));
+    assert.ok(rig.decision.explain(rig.parent().id)?.events.some((e) => e.event === 'more-time' && /^granted until /.test(e.detail)), 'granted, with the time the ACK names (9.2.6)');
     rig.run(() => rig.customer.state(ORDER) === 'OfferProcessing');
     assert.equal(rig.sim.sends.filter((s) => s.message.method === Method.PROCESSING && s.message.customerOrderId === ORDER && s.simNode === 'A').length, 2, 'not retransmitted');
     assert.ok(rig.coordinatorEvents('cascade-merged').length === 1);

@@ -164,4 +164,55 @@ describe('provider restart: kill -9 at each step, restart, the negotiation compl
     const record = JSON.parse(order?.snapshot ?? '{}') as { agreement?: { nonce: string } };
     assert.equal(record.agreement?.nonce, client.engine.order(id)?.nonce, 'both ends agree on the agreement');
   });
+
+  test('a test agreement (purpose "test", testUntil) ends at testUntil, also when that time passed during a kill -9 (9.1.10.3)', { timeout: 60_000 }, async () => {
+    const dir = tempDir({ after });
+    const policy = writePolicy(dir);
+    const psk = writePsk(dir, ['acme']);
+    const db = join(dir, 'provider.db');
+    const hub = new EventHub();
+    let port = 0;
+    const start = async (): Promise<SpawnedProvider> => {
+      const spawned = spawnCpnp(['provider', '--config', policy, '--db', db, '--psk-file', psk, '--listen', `127.0.0.1:${port}`, '--retrans-timer', '1s', '--log-level', 'debug'], {
+        hub,
+        env: { CPNP_PROVIDER_FAULT: '' },
+      });
+      children.push(spawned);
+      port = Number((await spawned.waitLog('listening', (r) => r.event === 'listening')).port);
+      return spawned;
+    };
+    let provider = await start();
+    const server: Endpoint = { address: '127.0.0.1', port };
+    const client = new TestClient('acme', hub, { deadAfterMs: 600 });
+    closers.push(() => client.close());
+    const testUntil = fromNow(6000);
+    const id = await client.place(server, 'C-test-period', cpd('pe1:ge-0/0/1', 100), { options: { purpose: 'test', testUntil } });
+    await hub.until('the client has the OFFER', () => client.state(id) === 'OfferReceived', 20_000);
+    await client.run((c) => c.accept(id));
+    await hub.until('agreed', () => client.state(id) === 'Completed', 20_000);
+    provider.child.kill('SIGKILL');
+    await provider.exited;
+    // The end falls while the provider is down.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(testUntil) - Date.now() + 100)));
+    provider = await start();
+    const ended = await provider.waitLog('the test agreement ended', (r) => r.event === 'transition' && r.cause === 'testPeriodEnded');
+    assert.equal(ended.to, 'Cancelled');
+    provider.child.kill('SIGTERM');
+    assert.equal((await provider.exited).code, 0);
+    const database = await openDatabase(db);
+    try {
+      const order = await database.prisma.providerOrder.findFirst();
+      assert.equal(order?.state, 'Cancelled');
+      assert.equal(order?.cancelReason, 'withdrawn');
+      const record = JSON.parse(order?.snapshot ?? '{}') as { agreement?: { testUntil?: string; testEndedAt?: number } };
+      assert.equal(record.agreement?.testUntil, testUntil);
+      assert.ok((record.agreement?.testEndedAt ?? 0) >= Date.parse(testUntil));
+      const changes = await database.prisma.providerStateChange.findMany({ orderBy: { id: 'asc' } });
+      assert.equal(changes.map((c) => `${c.from ?? ''}→${c.to} ${c.cause}`).at(-1), 'Completed→Cancelled testPeriodEnded');
+      const reservations = await database.prisma.capacityReservation.findMany();
+      assert.deepEqual(reservations.map((r) => r.status), ['released'], 'the capacity is free again');
+    } finally {
+      await database.close();
+    }
+  });
 });
