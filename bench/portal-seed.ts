@@ -16,6 +16,7 @@ import { encodeMessage } from '../lib/cpnp/codec';
 import { toHex } from '../lib/cpnp/hex';
 import type { CpnpMessage } from '../lib/cpnp/message';
 import type { DateTime } from '../lib/cpnp/date-time';
+import type { Cpd } from '../lib/cpnp/cpd/types';
 import { applyPortalMigrations } from '../lib/portal/db/migrate';
 
 /** State mix: [order state, final client state, share]. */
@@ -50,7 +51,7 @@ function rng(seed: number) {
   };
 }
 
-function cpd(inMbps: number | { min: number; max: number; pref: number }) {
+function cpd(inMbps: number | { min: number; max: number; pref: number }): Cpd {
   return [{ component: 'access', nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }, { id: 'ce-b', link: 'pe2:ge-0/0/3' }], capacity: { inMbps, outMbps: 100 }, conformance: { policing: 'shape', outOfProfile: 'drop' } }];
 }
 

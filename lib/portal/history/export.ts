@@ -11,7 +11,8 @@ import { csvLine, HISTORY_CSV_COLUMNS } from './csv';
 import type { HistoryFilter } from './filter';
 import { historyWhere, queryHistoryPage, type HistoryRow } from './service';
 
-export const EXPORT_BATCH = 1000;
+// Prisma loads relations with one IN (...) per batch; SQLite binds at most 999 values there.
+export const EXPORT_BATCH = 500;
 
 export function historyCsvRow(r: HistoryRow): string {
   return csvLine([
