@@ -8,8 +8,8 @@
  * - retransmission: the same method in the same direction and transaction, sent again;
  * - lost: a copy that was followed by a retransmission before the other side said anything in
  *   that transaction, i.e. it (or its answer) never arrived;
- * - unanswered: the last copy of a request that no message from the other side in its
- *   transaction followed.
+ * - unanswered: the last copy of a request whose transaction holds no message from the other
+ *   side at all.
  */
 export interface LoggedMessage {
   id: string;
@@ -50,7 +50,9 @@ export function sequenceChart(lanesByNegotiation: ReadonlyMap<string, number>, m
     const nextCopy = later.findIndex((x) => x.direction === m.direction && x.method === m.method);
     const firstReply = later.findIndex((x) => x.direction !== m.direction);
     if (nextCopy >= 0 && (firstReply < 0 || nextCopy < firstReply)) arrows[i]!.marks.push('lost');
-    else if (m.direction === 'out' && REQUESTS.has(m.method) && firstReply < 0) arrows[i]!.marks.push('unanswered');
+    else if (m.direction === 'out' && REQUESTS.has(m.method) && !sorted.some((x) => sameTx(x) && x.direction !== m.direction)) {
+      arrows[i]!.marks.push('unanswered');
+    }
   });
   return arrows;
 }

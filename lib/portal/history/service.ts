@@ -73,7 +73,10 @@ type Dir = 'asc' | 'desc';
 /** Rows strictly after `c` in the order (sort dir, id dir). */
 function keyset(sort: HistoryFilter['sort'], dir: Dir, c: HistoryCursor): Prisma.OrderWhereInput {
   const beyond = dir === 'desc' ? 'lt' : 'gt';
-  return { OR: [{ [sort]: { [beyond]: c.at } }, { [sort]: c.at, id: { [beyond]: c.id } }] };
+  const bound = dir === 'desc' ? 'lte' : 'gte';
+  // (sort, id) beyond (at, id), written so the first conjunct is an index range on the sort
+  // column (SQLite cannot range-scan through a top-level OR).
+  return { AND: [{ [sort]: { [bound]: c.at } }, { OR: [{ [sort]: { [beyond]: c.at } }, { id: { [beyond]: c.id } }] }] };
 }
 
 const flip = (d: Dir): Dir => (d === 'desc' ? 'asc' : 'desc');
@@ -116,6 +119,15 @@ export function toHistoryRow(o: SelectedOrder): HistoryRow {
   };
 }
 
+/** Merges runs each sorted by (sort, id) in `dir` into one run in that order. */
+export function mergeRuns<T extends { id: string; createdAt: Date; updatedAt: Date }>(runs: T[][], sort: HistoryFilter['sort'], dir: Dir): T[] {
+  const sign = dir === 'desc' ? -1 : 1;
+  return runs.flat().sort((a, b) => {
+    const d = a[sort].getTime() - b[sort].getTime();
+    return sign * (d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  });
+}
+
 function cursorOf(o: { id: string; createdAt: Date; updatedAt: Date }, sort: HistoryFilter['sort']): string {
   return encodeCursor({ at: o[sort], id: o.id });
 }
@@ -129,12 +141,19 @@ export async function queryHistoryPage(where: Prisma.OrderWhereInput, filter: Hi
   // Backwards = the same scan in the opposite direction, then reversed.
   const scanDir = before ? flip(dir) : dir;
   const anchor = after ?? before;
-  const rows = await db.order.findMany({
-    where: anchor ? { AND: [where, keyset(sort, scanDir, anchor)] } : where,
-    orderBy: [{ [sort]: scanDir }, { id: scanDir }],
-    take: page.size + 1,
-    select: historySelect,
-  });
+  const read = (w: Prisma.OrderWhereInput) =>
+    db.order.findMany({
+      where: anchor ? { AND: [w, keyset(sort, scanDir, anchor)] } : w,
+      orderBy: [{ [sort]: scanDir }, { id: scanDir }],
+      take: page.size + 1,
+      select: historySelect,
+    });
+  // Several states: one index range per state ((state, createdAt, id)), merged here. SQLite
+  // would otherwise read every row of those states and sort them to find the first page.
+  const rows =
+    filter.state.length > 1 && sort === 'createdAt'
+      ? mergeRuns(await Promise.all(filter.state.map((state) => read({ AND: [where, { state }] }))), sort, scanDir).slice(0, page.size + 1)
+      : await read(where);
   const more = rows.length > page.size;
   const slice = rows.slice(0, page.size);
   if (before) slice.reverse();
