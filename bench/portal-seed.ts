@@ -55,7 +55,20 @@ function cpd(inMbps: number | { min: number; max: number; pref: number }): Cpd {
   return [{ component: 'access', nodes: [{ id: 'ce-a', link: 'pe1:ge-0/0/1' }, { id: 'ce-b', link: 'pe2:ge-0/0/3' }], capacity: { inMbps, outMbps: 100 }, conformance: { policing: 'shape', outOfProfile: 'drop' } }];
 }
 
-export async function seedPortalBench(file: string, orders = 100_000, now = Date.now()): Promise<{ orders: number; ms: number }> {
+export interface SeedOptions {
+  now?: number;
+  /** Only orders that are over (no in-flight negotiation a running engine host would resume). */
+  finishedOnly?: boolean;
+  /** Provider names to use (default: three; existing rows of the same name are reused). */
+  providers?: string[];
+}
+
+const FINISHED = new Set(['Completed', 'Cancelled', 'Withdrawn', 'Rejected', 'Draft']);
+
+export async function seedPortalBench(file: string, orders = 100_000, options: SeedOptions = {}): Promise<{ orders: number; ms: number; prefix: string }> {
+  const now = options.now ?? Date.now();
+  const mix = options.finishedOnly ? MIX.filter((m) => FINISHED.has(m[0])) : MIX;
+  const share = mix.reduce((s, m) => s + m[2], 0);
   const started = performance.now();
   await applyPortalMigrations(file);
   const db = new Database(file);
@@ -84,15 +97,15 @@ export async function seedPortalBench(file: string, orders = 100_000, now = Date
     ins.user.run(`bench-user-${i}`, `Buyer ${i}`, `buyer${i}@bench.example`, t0, t0, orgId);
     return (db.prepare('SELECT id FROM "User" WHERE email = ?').get(`buyer${i}@bench.example`) as { id: string }).id;
   });
-  const providerIds = PROVIDERS.map((name, i) => {
+  const providerIds = (options.providers ?? PROVIDERS).map((name, i) => {
     ins.provider.run(`bench-provider-${i}`, name, `127.0.0.1:${18931 + i}`, t0);
     return (db.prepare('SELECT id FROM "Provider" WHERE name = ?').get(name) as { id: string }).id;
   });
   const rand = rng(orders);
   const pickState = () => {
-    let x = rand();
-    for (const m of MIX) if ((x -= m[2]) < 0) return m;
-    return MIX[0]!;
+    let x = rand() * share;
+    for (const m of mix) if ((x -= m[2]) < 0) return m;
+    return mix[0]!;
   };
   const prefix = randomBytes(3).toString('hex');
   const one = (i: number) => {
@@ -152,7 +165,7 @@ export async function seedPortalBench(file: string, orders = 100_000, now = Date
   db.pragma('optimize');
   db.exec('ANALYZE');
   db.close();
-  return { orders, ms: performance.now() - started };
+  return { orders, ms: performance.now() - started, prefix };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
