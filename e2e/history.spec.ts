@@ -15,10 +15,13 @@ const DB = join(DATA_DIR, 'portal.db');
 // Only organisations no other suite writes to, so counts cannot change under the test.
 const ORG = 'Initech';
 
+// One worker for this file: the seed runs once, and the tests read the same rows.
+test.describe.configure({ mode: 'serial' });
+
 let prefix = '';
 test.beforeAll(async () => {
   // Finished orders only, with the two providers the demo already has: nothing an engine host would resume.
-  prefix = (await seedPortalBench(DB, 400, { finishedOnly: true, providers: ['Example Networks', 'Carrier B'] })).prefix;
+  prefix = (await seedPortalBench(DB, 600, { finishedOnly: true, providers: ['Example Networks', 'Carrier B'] })).prefix;
 });
 
 function query<T>(sql: string, ...args: unknown[]): T[] {

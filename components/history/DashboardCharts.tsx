@@ -18,7 +18,7 @@ export function DashboardCharts({ data }: { data: Dashboard }) {
         <figcaption className="mb-2 text-sm font-semibold">Orders by state</figcaption>
         <div aria-hidden="true" className="h-64">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={states} margin={{ top: 4, right: 8, bottom: 40, left: 0 }}>
+            <BarChart accessibilityLayer={false} data={states} margin={{ top: 4, right: 8, bottom: 40, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="name" interval={0} angle={-25} textAnchor="end" tick={{ fontSize: 12, fill: '#334155' }} />
               <YAxis allowDecimals={false} tick={{ fontSize: 12, fill: '#334155' }} />
@@ -32,7 +32,7 @@ export function DashboardCharts({ data }: { data: Dashboard }) {
         <figcaption className="mb-2 text-sm font-semibold">Acceptance rate per provider (%)</figcaption>
         <div aria-hidden="true" className="h-56">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={providers} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
+            <BarChart accessibilityLayer={false} data={providers} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="name" tick={{ fontSize: 12, fill: '#334155' }} />
               <YAxis domain={[0, 100]} tick={{ fontSize: 12, fill: '#334155' }} />
@@ -46,7 +46,7 @@ export function DashboardCharts({ data }: { data: Dashboard }) {
         <figcaption className="mb-2 text-sm font-semibold">Average capacity, requested vs offered (Mbit/s)</figcaption>
         <div aria-hidden="true" className="h-56">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={providers} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
+            <BarChart accessibilityLayer={false} data={providers} margin={{ top: 4, right: 8, bottom: 4, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="name" tick={{ fontSize: 12, fill: '#334155' }} />
               <YAxis tick={{ fontSize: 12, fill: '#334155' }} />

@@ -71,28 +71,17 @@ const SORTABLE: Record<string, HistoryFilter['sort']> = { createdAt: 'createdAt'
 export function HistoryView({ page, options, exportQuery }: { page: HistoryPage; options: HistoryOptions; exportQuery: string }) {
   const [pending, startTransition] = useTransition();
   const [params, setParams] = useQueryStates(searchParsers, { shallow: false, history: 'push', startTransition });
-  const [draft, setDraft] = useState({ org: params.org, provider: params.provider, from: params.from, to: params.to, q: params.q, state: params.state });
   const table = useTable({ features, columns, data: page.rows, getRowId: (r) => r.id });
   const count = useMemo(() => `${page.total.toLocaleString('en')}${page.totalCapped ? '+' : ''}`, [page.total, page.totalCapped]);
 
-  function apply(e: FormEvent) {
-    e.preventDefault();
+  function apply(draft: Draft) {
     void setParams({ ...draft, after: null, before: null });
-  }
-  function clear() {
-    const empty = { org: '', provider: '', from: '', to: '', q: '', state: [] as HistoryFilter['state'] };
-    setDraft(empty);
-    void setParams({ ...empty, after: null, before: null });
-  }
-  function toggleState(s: (typeof ORDER_STATES)[number], on: boolean) {
-    setDraft((d) => ({ ...d, state: on ? [...d.state, s] : d.state.filter((x) => x !== s) }));
   }
   function sortBy(column: HistoryFilter['sort']) {
     const dir = params.sort === column && params.dir === 'desc' ? 'asc' : 'desc';
     void setParams({ sort: column, dir, after: null, before: null });
   }
 
-  const input = 'mt-1 block w-full rounded-md border border-slate-400 bg-white px-2 py-1.5 text-sm';
   return (
     <section aria-labelledby="history-heading" className="space-y-4">
       <div className="flex flex-wrap items-end justify-between gap-3">
@@ -107,61 +96,8 @@ export function HistoryView({ page, options, exportQuery }: { page: HistoryPage;
         </a>
       </div>
 
-      <form onSubmit={apply} aria-label="Filter orders" className="grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-6">
-        <label className="text-sm font-medium lg:col-span-2">
-          Order, customer or provider order id
-          <input className={input} value={draft.q} onChange={(e) => setDraft({ ...draft, q: e.target.value })} placeholder="exact id" />
-        </label>
-        <label className="text-sm font-medium">
-          Organisation
-          <select className={input} value={draft.org} onChange={(e) => setDraft({ ...draft, org: e.target.value })}>
-            <option value="">All</option>
-            {options.organisations.map((o) => (
-              <option key={o.id} value={o.id}>
-                {o.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="text-sm font-medium">
-          Provider
-          <select className={input} value={draft.provider} onChange={(e) => setDraft({ ...draft, provider: e.target.value })}>
-            <option value="">All</option>
-            {options.providers.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="text-sm font-medium">
-          Created from
-          <input type="date" className={input} value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
-        </label>
-        <label className="text-sm font-medium">
-          Created to
-          <input type="date" className={input} value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
-        </label>
-        <fieldset className="sm:col-span-2 lg:col-span-6">
-          <legend className="text-sm font-medium">State</legend>
-          <div className="mt-1 flex flex-wrap gap-x-4 gap-y-1">
-            {ORDER_STATES.map((s) => (
-              <label key={s} className="inline-flex items-center gap-1.5 text-sm">
-                <input type="checkbox" checked={draft.state.includes(s)} onChange={(e) => toggleState(s, e.target.checked)} />
-                {ORDER_STATE_LABELS[s].label}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <div className="flex gap-2 sm:col-span-2 lg:col-span-6">
-          <button type="submit" className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-800">
-            Apply filters
-          </button>
-          <button type="button" onClick={clear} className="rounded-md border border-slate-400 px-3 py-1.5 text-sm font-medium hover:bg-slate-50">
-            Clear
-          </button>
-        </div>
-      </form>
+      {/* Keyed by the URL's filter: Back/Forward (or Clear) show the filter of that URL. */}
+      <FilterForm key={JSON.stringify([params.q, params.org, params.provider, params.from, params.to, params.state])} initial={params} options={options} onApply={apply} />
 
       <div className="flex flex-wrap items-center justify-between gap-2 text-sm">
         <p role="status" aria-live="polite">
@@ -237,5 +173,78 @@ export function HistoryView({ page, options, exportQuery }: { page: HistoryPage;
         </button>
       </nav>
     </section>
+  );
+}
+
+type Draft = { org: string; provider: string; from: string; to: string; q: string; state: HistoryFilter['state'] };
+const EMPTY: Draft = { org: '', provider: '', from: '', to: '', q: '', state: [] };
+
+/** The filter form: edits a draft, applied to the URL on submit. */
+function FilterForm({ initial, options, onApply }: { initial: Draft; options: HistoryOptions; onApply: (d: Draft) => void }) {
+  const [draft, setDraft] = useState<Draft>({ org: initial.org, provider: initial.provider, from: initial.from, to: initial.to, q: initial.q, state: initial.state });
+  function apply(e: FormEvent) {
+    e.preventDefault();
+    onApply(draft);
+  }
+  function toggleState(s: (typeof ORDER_STATES)[number], on: boolean) {
+    setDraft((d) => ({ ...d, state: on ? [...d.state, s] : d.state.filter((x) => x !== s) }));
+  }
+  const input = 'mt-1 block w-full rounded-md border border-slate-400 bg-white px-2 py-1.5 text-sm';
+  return (
+    <form onSubmit={apply} aria-label="Filter orders" className="grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-6">
+      <label className="text-sm font-medium lg:col-span-2">
+        Order, customer or provider order id
+        <input className={input} value={draft.q} onChange={(e) => setDraft({ ...draft, q: e.target.value })} placeholder="exact id" />
+      </label>
+      <label className="text-sm font-medium">
+        Organisation
+        <select className={input} value={draft.org} onChange={(e) => setDraft({ ...draft, org: e.target.value })}>
+          <option value="">All</option>
+          {options.organisations.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="text-sm font-medium">
+        Provider
+        <select className={input} value={draft.provider} onChange={(e) => setDraft({ ...draft, provider: e.target.value })}>
+          <option value="">All</option>
+          {options.providers.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="text-sm font-medium">
+        Created from
+        <input type="date" className={input} value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+      </label>
+      <label className="text-sm font-medium">
+        Created to
+        <input type="date" className={input} value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+      </label>
+      <fieldset className="sm:col-span-2 lg:col-span-6">
+        <legend className="text-sm font-medium">State</legend>
+        <div className="mt-1 flex flex-wrap gap-x-4 gap-y-1">
+          {ORDER_STATES.map((s) => (
+            <label key={s} className="inline-flex items-center gap-1.5 text-sm">
+              <input type="checkbox" checked={draft.state.includes(s)} onChange={(e) => toggleState(s, e.target.checked)} />
+              {ORDER_STATE_LABELS[s].label}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <div className="flex gap-2 sm:col-span-2 lg:col-span-6">
+        <button type="submit" className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-800">
+          Apply filters
+        </button>
+        <button type="button" onClick={() => onApply(EMPTY)} className="rounded-md border border-slate-400 px-3 py-1.5 text-sm font-medium hover:bg-slate-50">
+          Clear
+        </button>
+      </div>
+    </form>
   );
 }

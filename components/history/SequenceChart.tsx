@@ -18,7 +18,7 @@ export function SequenceChart({ lanes, arrows }: { lanes: string[]; arrows: Arro
   const height = TOP + ROW_H * (arrows.length + 1);
   const x = (lane: number) => LEFT + lane * LANE_W;
   return (
-    <figure className="overflow-x-auto rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
+    <figure tabIndex={0} aria-label="Message sequence chart (scrolls sideways when wide)" className="overflow-x-auto rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
       <svg
         role="img"
         aria-labelledby="ladder-title ladder-desc"
