@@ -135,7 +135,7 @@ export async function seedPortalBench(file: string, orders = 100_000, options: S
       ['PQOSent', 'OfferReceived', 'OFFER received', 'engine', negId],
       // The last change reaches the negotiation's current state (the order's history is complete
       // for finished orders; in-flight ones stop where they are).
-      ['OfferReceived', clientState === 'Created' ? 'Cancelled' : clientState, clientState === 'Completed' ? 'ACK to ACCEPT' : clientState === 'Cancelled' || clientState === 'Created' ? 'declined' : 'engine step', 'engine', negId],
+      ['OfferReceived', clientState, clientState === 'Completed' ? 'ACK to ACCEPT' : clientState === 'Cancelled' ? 'declined' : 'engine step', 'engine', negId],
     ];
     changes.forEach(([from, to, cause, who, neg], k) => ins.change.run(`s${id.slice(1)}${k}`, id, neg, from, to, cause, who, stored(times[k]!)));
     const txQ = hex16();
