@@ -75,6 +75,28 @@ test('staff filter the history, go back, open an order and read its ladder and d
   await expect(page).toHaveURL(/state=Completed/);
   await expect(rows).toHaveCount(Math.min(25, expected.length));
 
+  // Next page: while the server renders it, the list says so (the request is held until the
+  // loading state has been seen, then released: no timing guess).
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route(
+    (url) => url.pathname === '/history',
+    async (route) => {
+      if (route.request().headers()['rsc']) await held;
+      await route.continue();
+    },
+  );
+  await page.goto('/history?size=25');
+  await page.getByRole('button', { name: 'Next →' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Loading orders…' })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Order history' }).locator('xpath=..')).toHaveAttribute('aria-busy', 'true');
+  await shot(page, 'history-loading');
+  release();
+  await expect(page).toHaveURL(/after=/);
+  await expect(page.getByRole('status').filter({ hasText: 'matching orders' })).toBeVisible();
+  await expect(page.getByRole('button', { name: '← Previous' })).toBeEnabled();
+  await page.unrouteAll();
+
   // An exact id search by customer order id finds one order.
   const target = query<{ orderId: string; customerOrderId: string; providerOrderId: string; title: string }>(
     'SELECT n.orderId, n.customerOrderId, n.providerOrderId, o.title FROM "Negotiation" n JOIN "Order" o ON o.id = n.orderId WHERE o.id LIKE ? AND o.state = ? LIMIT 1',
@@ -156,6 +178,7 @@ test('customers never see the history, the export or the dashboard', async ({ pa
   await page.goto('/history');
   await expect(page.getByRole('heading', { level: 1, name: 'Not available' })).toBeVisible();
   await expect(page.getByRole('table')).toHaveCount(0);
+  await shot(page, 'history-customer');
   await page.goto('/dashboard');
   await expect(page.getByRole('heading', { level: 1, name: 'Not available' })).toBeVisible();
   expect((await page.request.get('/api/portal/history/export')).status()).toBe(403);

@@ -162,13 +162,13 @@ export function HistoryView({ page, options, exportQuery }: { page: HistoryPage;
       )}
 
       <nav aria-label="History pages" className="flex flex-wrap items-center gap-2 text-sm">
-        <button type="button" disabled={!page.prev} onClick={() => void setParams({ after: null, before: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
+        <button type="button" disabled={pending || !page.prev} onClick={() => void setParams({ after: null, before: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
           First page
         </button>
-        <button type="button" disabled={!page.prev} onClick={() => void setParams({ before: page.prev, after: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
+        <button type="button" disabled={pending || !page.prev} onClick={() => void setParams({ before: page.prev, after: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
           ← Previous
         </button>
-        <button type="button" disabled={!page.next} onClick={() => void setParams({ after: page.next, before: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
+        <button type="button" disabled={pending || !page.next} onClick={() => void setParams({ after: page.next, before: null })} className="rounded-md border border-slate-400 px-3 py-1.5 disabled:opacity-50">
           Next →
         </button>
       </nav>
