@@ -97,6 +97,15 @@ export async function seedPortalBench(file: string, orders = 100_000, options: S
     ins.user.run(`bench-user-${i}`, `Buyer ${i}`, `buyer${i}@bench.example`, t0, t0, orgId);
     return (db.prepare('SELECT id FROM "User" WHERE email = ?').get(`buyer${i}@bench.example`) as { id: string }).id;
   });
+  // The administrator who approved the orders (no credentials: cannot sign in).
+  db.prepare('INSERT OR IGNORE INTO "User" (id, name, email, emailVerified, createdAt, updatedAt, role, organisationId) VALUES (?, ?, ?, 0, ?, ?, \'admin\', ?)').run(
+    'bench-admin',
+    'Avery Approver',
+    'approver@bench.example',
+    t0,
+    t0,
+    orgIds[0],
+  );
   const providerIds = (options.providers ?? PROVIDERS).map((name, i) => {
     ins.provider.run(`bench-provider-${i}`, name, `127.0.0.1:${18931 + i}`, t0);
     return (db.prepare('SELECT id FROM "Provider" WHERE name = ?').get(name) as { id: string }).id;

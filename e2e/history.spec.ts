@@ -128,6 +128,8 @@ test('staff filter the history, go back, open an order and read its ladder and d
 
   // From the order detail page, the ladder is one link away.
   await page.getByRole('link', { name: 'Order detail' }).click();
+  await expect(page.getByRole('link', { name: 'Messages and state history →' })).toBeVisible();
+  await shot(page, 'order-detail-link');
   await page.getByRole('link', { name: 'Messages and state history →' }).click();
   await expect(page).toHaveURL(new RegExp(`/orders/${target.orderId}/messages$`));
 });

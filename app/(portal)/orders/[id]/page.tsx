@@ -16,8 +16,8 @@ export default async function OrderPage({ params }: { params: Promise<{ id: stri
   return (
     <>
       {/* The ladder view (components/history): state history, message sequence chart, decoded messages. */}
-      <nav aria-label="Order views" className="mb-4 text-sm">
-        <Link href={`/orders/${id}/messages`} className="font-medium text-sky-800 underline-offset-2 hover:underline">
+      <nav aria-label="Order views" className="-mb-2 flex justify-end text-sm">
+        <Link href={`/orders/${id}/messages`} className="rounded-md border border-sky-700 px-3 py-1.5 font-medium text-sky-800 hover:bg-sky-50">
           Messages and state history →
         </Link>
       </nav>
