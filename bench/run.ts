@@ -8,7 +8,9 @@ import { resolve } from 'node:path';
 import { decodeMessage, encodeMessage } from '../lib/cpnp/codec';
 import { cpdEquals } from '../lib/cpnp/cpd/equality';
 import { diffCpd } from '../lib/cpnp/cpd/diff';
-import type { CpnpMessage } from '../lib/cpnp/message';
+import { FIELD_KEYS, FIELD_NAMES, type CpnpMessage } from '../lib/cpnp/message';
+import { fromHex } from '../lib/cpnp/hex';
+import { Encoder } from 'cbor-x';
 
 interface Vector {
   name: string;
@@ -57,11 +59,21 @@ const requested = decodeOk(pick('quotation-loose-with-ies'));
 const offeredCpd = 'cpd' in offerMsg && offerMsg.cpd ? offerMsg.cpd : [];
 const requestedCpd = 'cpd' in requested && requested.cpd ? requested.cpd : [];
 
+// The same OFFER as the integer-keyed wire tree the codec builds, for raw cbor-x (issue 8:
+// encodeMessage against plain cbor-x on the same message; no validation, no canonical ordering).
+const offerTree = new Map<number, unknown>();
+for (const name of FIELD_NAMES) {
+  const value = (offerMsg as unknown as Record<string, unknown>)[name];
+  if (value !== undefined) offerTree.set(FIELD_KEYS[name], name === 'txid' || name === 'nonce' ? fromHex(value as string) : value);
+}
+const rawCborX = new Encoder({ mapsAsObjects: false, useRecords: false });
+
 const rows: Row[] = [
   bench(`decode quotation-minimal (${small.length} B)`, () => decodeMessage(small)),
   bench(`decode offer-concrete (${offer.length} B)`, () => decodeMessage(offer)),
   bench(`decode update-rich (${rich.length} B)`, () => decodeMessage(rich)),
   bench('encode offer-concrete', () => encodeMessage(offerMsg)),
+  bench('raw cbor-x encode of the same OFFER wire tree', () => rawCborX.encode(offerTree)),
   bench('encode update-rich', () => encodeMessage(richMsg)),
   bench('cpdEquals offered vs offered', () => cpdEquals(offeredCpd, offeredCpd)),
   bench('diffCpd requested vs offered', () => diffCpd(requestedCpd, offeredCpd)),
@@ -79,5 +91,14 @@ console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 console.log('| operation | ops/s | µs/op |');
 console.log('|---|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.usPerOp.toFixed(2)} |`);
+const encodeRow = rows.find((r) => r.name === 'encode offer-concrete');
+const rawRow = rows.find((r) => r.name.startsWith('raw cbor-x'));
+if (encodeRow && rawRow) console.log(`\nencodeMessage / raw cbor-x on the same OFFER: ${((encodeRow.opsPerSec / rawRow.opsPerSec) * 100).toFixed(0)} %`);
 console.log(`\nretained heap per decoded offer-concrete message: ${Math.round(retainedPerMessage)} bytes` +
   (globalThis.gc ? '' : ' (run with --expose-gc for a precise figure)'));
+
+// The provider at load, against the raw UDP echo rate of the same run (bench/provider-cycles.ts).
+if (process.env.BENCH_SKIP_PROVIDER === undefined) {
+  const { runProviderBench } = await import('./provider-cycles');
+  await runProviderBench();
+}

@@ -9,6 +9,7 @@ import type { NegotiationOptions } from '../cpnp/information-elements';
 import type { ActivationSchedule } from '../cpnp/message';
 import { ProcessingSubcode } from '../cpnp/processing-subcode';
 import { StatusCode, type StatusCodeValue } from '../cpnp/status-code';
+import { MinHeap } from '../cpnp/min-heap';
 import { CapacityLedger, fromKbps, toKbps, type Bandwidth, type CapacityLedgerJson } from './capacity-ledger';
 import { mergeOffers, planPartners, type PartnerPlan, type PartnerRequest } from './partner-plan';
 import { linkOwner, type CustomerPolicy, type Policy, type QosClass } from './policy';
@@ -120,7 +121,7 @@ export interface OrderExplanation {
   holdUntil?: DateTime;
 }
 
-interface OrderState {
+export interface OrderState {
   orderId: string;
   identity?: string;
   customerKey: string;
@@ -168,6 +169,36 @@ export interface DecisionEngine extends ServerDecider {
   /** Releases holds whose offer expired without the engine saying so; returns their orders. */
   expireHolds(): string[];
   snapshot(): DecisionEngineSnapshot;
+  /**
+   * Orders whose state or ledger entry changed since the store last wrote them, each with a
+   * change counter: the store writes their `orderPart` and then calls `markWritten` with the
+   * counters it wrote, so a change made while a commit was in flight is written by the next one.
+   */
+  changedOrders(): [string, number][];
+  markWritten(written: readonly (readonly [string, number])[]): void;
+  /** One order's share of `snapshot()`: its state and its ledger entry (not copies: serialise at once). */
+  orderPart(orderId: string): DecisionOrderPart | undefined;
+}
+
+/** One order's part of the decision engine's state, persisted on its own (store.ts). */
+export interface DecisionOrderPart {
+  state: OrderState;
+  ledger?: CapacityLedgerJson['orders'][string];
+}
+
+/**
+ * Rebuilds a whole snapshot from per-order parts (store.ts) over a base snapshot (its pools and
+ * whatever orders it holds; the parts win).
+ */
+export function snapshotFromParts(base: DecisionEngineSnapshot | undefined, parts: readonly DecisionOrderPart[], pools: CapacityLedgerJson['pools']): DecisionEngineSnapshot {
+  const ledgerOrders: CapacityLedgerJson['orders'] = { ...(base?.ledger.orders ?? {}) };
+  const states = new Map((base?.orders ?? []).map((o) => [o.orderId, o]));
+  for (const part of parts) {
+    states.set(part.state.orderId, part.state);
+    if (part.ledger === undefined) delete ledgerOrders[part.state.orderId];
+    else ledgerOrders[part.state.orderId] = part.ledger;
+  }
+  return { version: 1, ledger: { version: 1, unit: 'kbps', pools: { ...pools, ...(base?.ledger.pools ?? {}) }, orders: ledgerOrders }, orders: [...states.values()] };
 }
 
 /** Decision records kept per order (the oldest go first). */
@@ -344,17 +375,57 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
   }
   const orders = new Map<string, OrderState>((deps.snapshot?.orders ?? []).map((o) => [o.orderId, structuredClone(o)]));
 
+  // Indexes, so that no decision scans every order (issue 8): offer holds by deadline, delayed
+  // decisions, the orders each customer holds, and what changed since the store last wrote it.
+  // They are brought up to date for every order a call touched, when the call returns (reindex).
+  const holds = new MinHeap();
+  /** The deadline last pushed per order: a touch that leaves it alone pushes nothing. */
+  const holdPushed = new Map<string, number>();
+  const pendingIds = new Set<string>();
+  const activeByCustomer = new Map<string, Set<string>>();
+  const touched = new Set<string>();
+  const changed = new Map<string, number>();
+  let changeCounter = 0;
+  const touch = (orderId: string): void => {
+    touched.add(orderId);
+  };
+  function reindex(orderId: string): void {
+    const order = orders.get(orderId);
+    if (order === undefined) return;
+    if (order.holdUntil === undefined) holdPushed.delete(orderId);
+    else if (holdPushed.get(orderId) !== order.holdUntil) {
+      holds.push(order.holdUntil, orderId);
+      holdPushed.set(orderId, order.holdUntil);
+    }
+    if (order.pending) pendingIds.add(orderId);
+    else pendingIds.delete(orderId);
+    let active = activeByCustomer.get(order.customerKey);
+    if (order.status !== 'ended') {
+      if (active === undefined) activeByCustomer.set(order.customerKey, (active = new Set()));
+      active.add(orderId);
+    } else active?.delete(orderId);
+    changed.set(orderId, ++changeCounter);
+  }
+  function reindexTouched(): void {
+    for (const id of touched) reindex(id);
+    touched.clear();
+  }
+  for (const id of orders.keys()) reindex(id);
+  changed.clear();
+
   const now = (): number => clock.now();
   const stamp = (): DateTime => millisToDateTime(now());
 
   function log(order: OrderState, event: string, detail: string): void {
     const entry = { at: stamp(), event, detail };
+    touch(order.orderId);
     order.events.push(entry);
     if (order.events.length > MAX_EVENTS) order.events.splice(0, order.events.length - MAX_EVENTS);
     deps.log?.({ orderId: order.orderId, ...entry });
   }
 
   function orderOf(orderId: string, identity?: string): OrderState {
+    touch(orderId);
     let order = orders.get(orderId);
     if (!order) {
       order = {
@@ -385,6 +456,7 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
 
   /** The negotiation of this order ends without agreement (or keeps its agreement). */
   function endNegotiation(order: OrderState): void {
+    touch(order.orderId);
     ledger.release(order.orderId, 'negotiation');
     delete order.holdUntil;
     delete order.pending;
@@ -418,7 +490,10 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
       }
     }
     if (profile.maxOrders !== undefined && request.cycle === 'quotation') {
-      const held = [...orders.values()].filter((o) => o.customerKey === order.customerKey && o.orderId !== order.orderId && o.status !== 'ended').length;
+      let held = 0;
+      for (const id of activeByCustomer.get(order.customerKey) ?? []) {
+        if (id !== order.orderId && orders.get(id)?.status !== 'ended') held++;
+      }
       if (held >= profile.maxOrders) admin.push(`${who} already holds ${held} orders (at most ${profile.maxOrders})`);
     }
     if (admin.length > 0) return { statusCode: StatusCode.ADMINISTRATIVELY_PROHIBITED, reasons: admin };
@@ -722,12 +797,16 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
 
   function expireHolds(): string[] {
     const expired: string[] = [];
-    for (const order of orders.values()) {
-      if (order.holdUntil !== undefined && now() > order.holdUntil) {
-        expired.push(order.orderId);
-        log(order, 'expire', 'hold released: its offer expired');
-        endNegotiation(order);
-      }
+    const t = now();
+    for (let top = holds.peek(); top !== undefined && t > top.due; top = holds.peek()) {
+      holds.pop();
+      const order = orders.get(top.key);
+      // A stale entry (the hold moved or went): the current deadline has its own entry.
+      if (order?.holdUntil !== top.due) continue;
+      holdPushed.delete(order.orderId);
+      expired.push(order.orderId);
+      log(order, 'expire', 'hold released: its offer expired');
+      endNegotiation(order);
     }
     return expired;
   }
@@ -835,7 +914,10 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
     },
 
     pendingDecisions: () =>
-      [...orders.values()].flatMap((o) => (o.pending ? [{ orderId: o.orderId, dueAt: millisToDateTime(o.pending.dueAt) }] : [])),
+      [...pendingIds].flatMap((id) => {
+        const pending = orders.get(id)?.pending;
+        return pending ? [{ orderId: id, dueAt: millisToDateTime(pending.dueAt) }] : [];
+      }),
 
     resolvePending: (orderId) => {
       const pending = orders.get(orderId)?.pending;
@@ -868,6 +950,32 @@ export function createDecisionEngine(policy: Policy, deps: DecisionEngineDeps): 
     expireHolds,
 
     snapshot: () => ({ version: 1, ledger: ledger.toJSON(), orders: structuredClone([...orders.values()]) }),
+
+    changedOrders: () => [...changed],
+
+    markWritten: (written) => {
+      for (const [id, counter] of written) if (changed.get(id) === counter) changed.delete(id);
+    },
+
+    orderPart: (orderId) => {
+      const state = orders.get(orderId);
+      if (state === undefined) return undefined;
+      const entry = ledger.orderJson(orderId);
+      return { state, ...(entry === undefined ? {} : { ledger: entry }) };
+    },
   };
+  // Every call that may change an order brings the indexes up to date when it returns.
+  for (const name of Object.keys(engine) as (keyof DecisionEngine)[]) {
+    const member: unknown = engine[name];
+    if (typeof member !== 'function' || name === 'changedOrders' || name === 'markWritten' || name === 'orderPart') continue;
+    const fn = member as (...args: unknown[]) => unknown;
+    (engine as unknown as Record<string, unknown>)[name] = (...args: unknown[]): unknown => {
+      try {
+        return fn(...args);
+      } finally {
+        reindexTouched();
+      }
+    };
+  }
   return engine;
 }

@@ -112,5 +112,8 @@ export function engineEventFields(event: EngineEvent): LogFields {
 }
 
 export function logEngineEvent(logger: Logger, event: EngineEvent): void {
-  logger.log(engineEventLevel(event), event.kind, engineEventFields(event));
+  const level = engineEventLevel(event);
+  // Below the threshold the line is dropped anyway: do not build its fields (hot path, issue 8).
+  if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(logger.level)) return;
+  logger.log(level, event.kind, engineEventFields(event));
 }

@@ -7,7 +7,8 @@ import { systemClock, type Clock } from '../cpnp/clock';
 import { decodeMessage } from '../cpnp/codec';
 import { dateTimeToMillis } from '../cpnp/date-time';
 import { appendOutput, emptyOutput, mergeOutputs, type EngineCore, type EngineEvent, type EngineOutput } from '../cpnp/engine/output';
-import { EngineRunner, type TimerApi } from '../cpnp/engine/runner';
+import { GroupCommitRunner } from '../cpnp/engine/group-commit-runner';
+import type { TimerApi } from '../cpnp/engine/runner';
 import { ServerEngine, type ServerEngineSnapshot, type ServerOrderRecord } from '../cpnp/engine/server-engine';
 import { toHex } from '../cpnp/hex';
 import type { CpnpMessage } from '../cpnp/message';
@@ -35,6 +36,7 @@ import type { Policy } from './policy';
 import { createJsonLogger, formatEndpoint, logEngineEvent, type Logger } from './logger';
 import { coordinatorSeam, PartnerCoordinator, providerIdentity, type PartnerCoordinatorSnapshot, type PartnerLink } from './partner-coordinator';
 import { ProviderStore, type LoadedState, type ProviderOutput, type StoreView } from './store';
+import { workerSqliteWriter, type StoreWriter } from './store-writes';
 
 /**
  * The reference Provider process (docs/provider-server.md): the server engine (lib/cpnp) with
@@ -169,7 +171,8 @@ export class ProviderCore implements EngineCore {
     }
     const orders: ServerOrderRecord[] = [];
     for (const id of ids) {
-      const order = this.engine.getOrder(id);
+      // The live record (no deep copy per output): the store serialises it when it commits.
+      const order = this.engine.peekOrder(id) as ServerOrderRecord | undefined;
       if (order === undefined) continue;
       this.activations.sync(id, order.fsm.activation);
       orders.push(order);
@@ -314,7 +317,7 @@ export interface RunningProvider {
   readonly core: ProviderCore;
   readonly store: ProviderStore;
   readonly db: Database;
-  readonly runner: EngineRunner<ProviderCore>;
+  readonly runner: GroupCommitRunner<ProviderCore>;
   readonly logger: Logger;
   orders(): OrderSummary[];
   approve(orderId: string): Promise<AdminResult>;
@@ -662,10 +665,13 @@ export function storeViewOf(
     activationStatus: (order) => activations.status(order.id, order.fsm.activation),
     activations: () => activations.list(),
     decisionSnapshot: () => decisions.snapshot(),
+    decisionChanges: () => decisions.changedOrders(),
+    decisionPart: (orderId) => decisions.orderPart(orderId),
+    decisionWritten: (written) => decisions.markWritten(written),
     ledger: decisions.ledger,
     coordinatorSnapshot: () => core.coordinator?.snapshot(),
-    // snapshot() copies every order: the store asks for it at most every few seconds.
-    failLimiterSnapshot: () => engine.snapshot().failLimiter,
+    // Asked for at most every few seconds, and only the limiter (not a copy of every order).
+    failLimiterSnapshot: () => engine.failLimiterSnapshot(),
   };
 }
 
@@ -695,7 +701,18 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       throw new StartError(`database ${config.databaseFile ?? '(postgresql)'}: cannot be opened: ${error instanceof Error ? error.message : String(error)}`);
     }
     cleanups.push(() => db.close());
-    const store = new ProviderStore(db, { clock });
+    // On a SQLite file, the store writes through its own direct connection, owned by a worker
+    // thread (prepared statements, one transaction per group commit, the fsync off the event
+    // loop); Prisma still reads at start-up and serves PostgreSQL.
+    let writer: StoreWriter | undefined;
+    if (db.provider === 'sqlite' && db.file !== undefined && db.file !== ':memory:') {
+      const direct = workerSqliteWriter(db.file);
+      writer = direct;
+      cleanups.push(async () => {
+        await direct.close?.();
+      });
+    }
+    const store = new ProviderStore(db, { clock, ...(writer === undefined ? {} : { writer }) });
     const loaded = await store.load();
 
     // 2. PSK identities and the transport.
@@ -801,28 +818,31 @@ export async function startProvider(config: ProviderConfig, options: StartOption
               if (decoded.ok) faults.afterSend?.(decoded.message);
             },
           };
-    const runner = new EngineRunner<ProviderCore>({
+    const runner = new GroupCommitRunner<ProviderCore>({
       core,
       transport: wire,
       clock,
       side: 'server',
       ...(options.timers === undefined ? {} : { timers: options.timers }),
-      beforeSend: async (output) => {
-        const provided = output as ProviderOutput;
-        faults?.beforeCommit?.(provided);
-        const summary = await store.commit(provided, view);
-        if (summary.statements > 0) logger.debug('committed', { ...summary });
-        faults?.afterCommit?.(provided);
+      // Group commit: every output produced within one event-loop turn, one transaction.
+      commit: async (outputs) => {
+        const provided = outputs as ProviderOutput[];
+        for (const output of provided) faults?.beforeCommit?.(output);
+        const summary = await store.commitBatch(provided, view);
+        if (summary.statements > 0) logger.debug('committed', { ...summary, outputs: provided.length });
+        for (const output of provided) faults?.afterCommit?.(output);
         // Child orders (8.8): what goes to partners leaves once committed too. Not awaited: a
         // handshake with a slow partner must not hold up the customers' messages.
-        for (const event of provided.partner?.events ?? []) {
-          logEngineEvent(logger, event);
-          options.onEvent?.(event);
-        }
-        for (const send of provided.partner?.sends ?? []) {
-          partners?.transport.send(send.to, send.bytes).catch((error: unknown) => {
-            logger.error('send-error', { client: formatEndpoint(send.to), cause: 'partner-send', detail: error instanceof Error ? error.message : String(error) });
-          });
+        for (const output of provided) {
+          for (const event of output.partner?.events ?? []) {
+            logEngineEvent(logger, event);
+            options.onEvent?.(event);
+          }
+          for (const send of output.partner?.sends ?? []) {
+            partners?.transport.send(send.to, send.bytes).catch((error: unknown) => {
+              logger.error('send-error', { client: formatEndpoint(send.to), cause: 'partner-send', detail: error instanceof Error ? error.message : String(error) });
+            });
+          }
         }
       },
       onEvent: (event) => {
@@ -832,7 +852,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     });
     runner.start();
     const unsubscribePartners = partners?.transport.onMessage((inbound) => {
-      void runner.run((c) => c.receivePartner(inbound)).catch(() => undefined);
+      runner.run((c) => c.receivePartner(inbound)).catch(() => undefined);
     });
     // After a restart, a partner answers a child order still negotiating (an OFFER after its own
     // PROCESSING...) over the association it knows, which died with the old process. The stored

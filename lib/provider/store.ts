@@ -9,11 +9,13 @@ import { toHex } from '../cpnp/hex';
 import { methodName, type MethodName } from '../cpnp/method';
 import type { Endpoint, Inbound } from '../cpnp/transport/transport';
 import { normalizeAddress, type PeerTuple, type Transport } from '../cpnp/validation/peer';
-import { writeBatch, type Database, type Prisma } from '../db';
+import { createHash } from 'node:crypto';
+import type { Database } from '../db';
 import { messageDigest } from '../db/digest';
 import { SCHEDULED_ACTIVATION_CAUSE, type ProjectedActivation, type ScheduledActivationEntry } from './activation-scheduler';
 import { toKbps, type CapacityLedger } from './capacity-ledger';
-import type { DecisionEngineSnapshot } from './decision-engine';
+import { snapshotFromParts, type DecisionEngineSnapshot, type DecisionOrderPart } from './decision-engine';
+import { prismaWriter, type StoreWriter, type WriteOp, type WriteResult } from './store-writes';
 
 /**
  * Persistence of the reference Provider (RFC 8921 8.11: "every order, transaction, state change
@@ -72,6 +74,14 @@ export interface StoreView {
   activations(): ScheduledActivationEntry[];
   /** The decision engine's state, ledger included (EngineState, and the capacity projection). */
   decisionSnapshot?(): DecisionEngineSnapshot;
+  /**
+   * Per-order persistence of the decision engine (preferred over decisionSnapshot when given):
+   * the orders changed since they were last written, one order's part, and the acknowledgement
+   * of what a commit wrote. Only changed orders are serialised: no whole-snapshot rewrite.
+   */
+  decisionChanges?(): [string, number][];
+  decisionPart?(orderId: string): DecisionOrderPart | undefined;
+  decisionWritten?(written: readonly (readonly [string, number])[]): void;
   ledger?: CapacityLedger;
   /** The partner coordinator's snapshot (8.8), when there is one. */
   coordinatorSnapshot?(): unknown;
@@ -102,6 +112,8 @@ export interface LoadedState {
 
 export interface StoreOptions {
   clock: Clock;
+  /** How rows are written (default: through Prisma; the provider uses a direct SQLite writer on SQLite files). */
+  writer?: StoreWriter;
   /** Entries of the answer cache older than this are not rebuilt (the engine's TTL, 5 min). */
   responseCacheTtlMs?: number;
   /** Minimum gap between two writes of the FAIL rate limiter (default 5 s). */
@@ -126,6 +138,13 @@ export interface CommitSummary {
   activations: number;
   engineState: number;
 }
+
+/**
+ * Per-order decision engine rows: EngineState key `${DECISION_ORDER_PREFIX}${orderId}`, JSON of
+ * a DecisionOrderPart. The `decision-engine` row then holds only the pools (older databases hold
+ * the whole snapshot there; the parts override it and the next start-up writes every part).
+ */
+export const DECISION_ORDER_PREFIX = 'decision-order:';
 
 /** Keys of the EngineState rows. */
 export const ENGINE_STATE_KEYS = {
@@ -165,7 +184,12 @@ export function answerCacheKey(peer: PeerTuple): string {
   return `${peer.transport} ${normalizeAddress(peer.clientAddress)}`;
 }
 
-type Statement = Prisma.PrismaPromise<unknown>;
+/** A short fingerprint of a text already written (memos compare these, not whole snapshots). */
+function fingerprint(text: string): string {
+  return `${text.length}:${createHash('sha1').update(text).digest('base64')}`;
+}
+
+type AfterCommit = (results: WriteResult[]) => void;
 
 interface ReservationRow {
   id: number;
@@ -191,10 +215,6 @@ interface TxProjection {
   outSeq: number | undefined;
   processed: number;
   peer: PeerTuple;
-}
-
-function json(value: unknown): Prisma.InputJsonValue {
-  return value as Prisma.InputJsonValue;
 }
 
 function peerColumns(peer: PeerTuple): { transport: string; clientAddress: string; clientPort: number; serverAddress: string; serverPort: number } {
@@ -236,13 +256,14 @@ export class ProviderStore {
   private readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly failLimiterPersistMs: number;
-  /** Per order: the activation status and snapshot text last written. */
+  /** Per order: a fingerprint of the activation status and snapshot text last written. */
   private readonly orderMemo = new Map<string, string>();
+  private readonly writer: StoreWriter;
   /** Per order: how many history entries are in ProviderStateChange. */
   private readonly historyMemo = new Map<string, number>();
   /** Per order and transaction: the projection last written. */
   private readonly txMemo = new Map<string, string>();
-  /** EngineState texts last written, per key. */
+  /** EngineState texts last written, per key (fingerprints). */
   private readonly stateMemo = new Map<string, string>();
   /** Live reservation rows per order, keyed `${pool}|${status}`. */
   private readonly reservationMemo = new Map<string, Map<string, ReservationRow>>();
@@ -260,6 +281,7 @@ export class ProviderStore {
     options: StoreOptions,
   ) {
     this.clock = options.clock;
+    this.writer = options.writer ?? prismaWriter(db);
     this.ttlMs = options.responseCacheTtlMs ?? 5 * 60_000;
     this.failLimiterPersistMs = options.failLimiterPersistMs ?? 5000;
   }
@@ -297,13 +319,13 @@ export class ProviderStore {
         throw new Error(`order ${row.id}: its stored snapshot is not an order record of this server`);
       }
       orders.push(record);
-      this.orderMemo.set(row.id, `${row.activationStatus}|${row.snapshot}`);
+      this.orderMemo.set(row.id, fingerprint(`${row.activationStatus}|${row.snapshot}`));
       this.historyMemo.set(row.id, record.history.length);
       for (const tx of record.transactions) this.txMemo.set(`${row.id}|${tx.session.txid}`, JSON.stringify(txProjection(record, tx)));
     }
 
     const state = new Map(stateRows.map((r) => [r.key, r.json]));
-    for (const [key, text] of state) this.stateMemo.set(key, text);
+    for (const [key, text] of state) this.stateMemo.set(key, fingerprint(text));
     const parse = (key: string): unknown => {
       const text = state.get(key);
       if (text === undefined) return undefined;
@@ -346,7 +368,10 @@ export class ProviderStore {
     }
 
     const responseCache = this.rebuildAnswerCache(orders, answerRows);
-    const decision = parse(ENGINE_STATE_KEYS.decision) as DecisionEngineSnapshot | undefined;
+    const parts: DecisionOrderPart[] = [];
+    for (const key of state.keys()) if (key.startsWith(DECISION_ORDER_PREFIX)) parts.push(parse(key) as DecisionOrderPart);
+    const base = parse(ENGINE_STATE_KEYS.decision) as DecisionEngineSnapshot | undefined;
+    const decision = parts.length === 0 ? base : snapshotFromParts(base, parts, {});
     const failLimiter = parse(ENGINE_STATE_KEYS.failLimiter) as RateLimiterSnapshot | undefined;
     const coordinator = parse(ENGINE_STATE_KEYS.coordinator);
     const partnerClient = parse(ENGINE_STATE_KEYS.partnerClient);
@@ -401,180 +426,198 @@ export class ProviderStore {
   }
 
   /** Upserts every pool of the ledger: its capacity and what remains (start-up, policy edits). */
-  private planPools(ledger: CapacityLedger, statements: Statement[]): void {
+  private planPools(ledger: CapacityLedger, ops: WriteOp[]): void {
     for (const pool of ledger.pools()) {
       const capacity = ledger.capacity(pool);
       const usage = ledger.usage(pool);
-      const data = {
+      ops.push({
+        kind: 'poolUpsert',
+        id: pool,
         capacityInKbps: toKbps(capacity.inMbps),
         capacityOutKbps: toKbps(capacity.outMbps),
         availableInKbps: mbpsToRoundedKbps(usage.available.inMbps),
         availableOutKbps: mbpsToRoundedKbps(usage.available.outMbps),
-      };
-      statements.push(this.db.prisma.capacityPool.upsert({ where: { id: pool }, create: { id: pool, ...data }, update: data }));
+      });
     }
   }
 
   // --- committing ------------------------------------------------------------------------------
 
+  /** Writes what `output` changed in one transaction (commitBatch of one output). */
+  commit(output: ProviderOutput, view: StoreView, options: CommitOptions = {}): Promise<CommitSummary> {
+    return this.commitBatch([output], view, options);
+  }
+
   /**
-   * Writes what `output` changed in one transaction. Resolves once it is committed; rejects when
-   * it is not (the runner then sends nothing). The memos move only after a successful commit, so
-   * a failed one is written again by the next output.
+   * Group commit: writes what `outputs` changed, in order, in ONE transaction. Resolves once it is
+   * committed; rejects when it is not (the runner then sends nothing of any of them). The memos
+   * move only after a successful commit, so a failed one is written again by the next commit.
+   * The order records written are the live ones at planning time, which include every output of
+   * the batch (and possibly later steps: writing state ahead of the wire is safe, the reverse is
+   * what must never happen).
    */
-  async commit(output: ProviderOutput, view: StoreView, options: CommitOptions = {}): Promise<CommitSummary> {
+  async commitBatch(outputs: readonly ProviderOutput[], view: StoreView, options: CommitOptions = {}): Promise<CommitSummary> {
     const now = this.clock.now();
-    const statements: Statement[] = [];
-    const afterCommit: ((results: unknown[]) => void)[] = [];
+    const ops: WriteOp[] = [];
+    const afterCommit: AfterCommit[] = [];
     const summary: CommitSummary = { statements: 0, orders: 0, transactions: 0, stateChanges: 0, messages: 0, reservations: 0, activations: 0, engineState: 0 };
-    const prisma = this.db.prisma;
+
+    // The orders of the batch (each once, the latest record), then those a failed commit carried.
+    const byId = new Map<string, ServerOrderRecord>();
+    for (const output of outputs) for (const order of output.orders ?? []) byId.set(order.id, order);
+    for (const id of this.unwritten) {
+      if (byId.has(id)) continue;
+      const order = view.getOrder?.(id);
+      if (order !== undefined) byId.set(id, order);
+    }
+    // The first transmission of each answer in the batch (11.4: what a retransmission gets again).
+    const firstSends = new Map<string, Uint8Array>();
+    for (const output of outputs) for (const send of output.sends) firstSends.set(`${send.message.txid.toLowerCase()}|${send.message.seq}`, send.bytes);
 
     // Orders, their transactions and their new history entries. The order row comes first: the
     // other rows reference it.
     const written = new Set<string>();
-    const orders = [...(output.orders ?? [])];
-    for (const id of this.unwritten) {
-      if (orders.some((o) => o.id === id)) continue;
-      const order = view.getOrder?.(id);
-      if (order !== undefined) orders.push(order);
-    }
-    for (const order of orders) {
+    for (const order of byId.values()) {
       const activation = view.activationStatus(order);
       const snapshot = JSON.stringify(order);
-      const memo = `${activation}|${snapshot}`;
-      const orderChanged = this.orderMemo.get(order.id) !== memo;
-      if (orderChanged) {
-        const data = this.orderColumns(order, activation, snapshot);
-        statements.push(prisma.providerOrder.upsert({ where: { id: order.id }, create: { id: order.id, createdAt: new Date(order.createdAt), ...data }, update: data }));
+      const memo = fingerprint(`${activation}|${snapshot}`);
+      if (this.orderMemo.get(order.id) !== memo) {
+        ops.push({ kind: 'order', id: order.id, createdAt: order.createdAt, cols: this.orderColumns(order, activation, snapshot) });
         afterCommit.push(() => this.orderMemo.set(order.id, memo));
         summary.orders++;
       }
       written.add(order.id);
-      for (const tx of order.transactions) this.planTransaction(order, tx, output, statements, afterCommit, summary);
-      this.planHistory(order, statements, afterCommit, summary);
+      for (const tx of order.transactions) this.planTransaction(order, tx, firstSends, ops, afterCommit, summary);
+      this.planHistory(order, ops, afterCommit, summary);
     }
-    for (const event of output.events) {
-      if (event.cause !== SCHEDULED_ACTIVATION_CAUSE || event.orderId === undefined) continue;
-      const order = output.orders?.find((o) => o.id === event.orderId);
-      if (order === undefined) continue;
-      statements.push(
-        prisma.providerStateChange.create({
-          data: {
+    for (const output of outputs) {
+      for (const event of output.events) {
+        if (event.cause !== SCHEDULED_ACTIVATION_CAUSE || event.orderId === undefined) continue;
+        const order = byId.get(event.orderId);
+        if (order === undefined) continue;
+        ops.push({
+          kind: 'stateChange',
+          row: {
             orderId: order.id,
             from: order.fsm.state,
             to: order.fsm.state,
             cause: 'scheduledActivation',
             method: 'ACTIVATE',
-            at: new Date(event.at),
-            detail: json({ activation: 'active', scheduledAt: order.fsm.activation?.status === 'scheduled' ? order.fsm.activation.at : null }),
+            txid: null,
+            at: event.at,
+            detail: { activation: 'active', scheduledAt: order.fsm.activation?.status === 'scheduled' ? order.fsm.activation.at : null },
           },
-        }),
-      );
-      summary.stateChanges++;
+        });
+        summary.stateChanges++;
+      }
     }
 
     // Engine-wide state, then its capacity projection.
-    // The decision engine only changes with a state-machine step (a decision, a hold, a release)
-    // or a command: a dropped, duplicate or rejected message leaves it alone, so it is not even
-    // serialised then, unless the last commit failed and its changes are still unwritten.
-    const stepped = options.full === true || this.lastCommitFailed || output.events.some((e) => e.kind === 'transition' || e.kind === 'info' || e.kind === 'timer' || e.kind === 'command-rejected');
-    const decision = stepped ? view.decisionSnapshot?.() : undefined;
-    let decisionChanged = false;
-    if (decision !== undefined) {
-      decisionChanged = this.planState(ENGINE_STATE_KEYS.decision, JSON.stringify(decision), statements, afterCommit, summary);
-    }
-    if (view.ledger !== undefined && options.full === true) this.planPools(view.ledger, statements);
-    if (view.ledger !== undefined && (decisionChanged || options.full === true)) {
-      this.planCapacity(view.ledger, decision, statements, afterCommit, summary);
+    const stepped =
+      options.full === true ||
+      this.lastCommitFailed ||
+      outputs.some((o) => o.events.some((e) => e.kind === 'transition' || e.kind === 'info' || e.kind === 'timer' || e.kind === 'command-rejected'));
+    if (view.decisionChanges !== undefined && view.decisionPart !== undefined) {
+      this.planDecisionParts(view, options.full === true, ops, afterCommit, summary);
+    } else {
+      // The decision engine only changes with a state-machine step (a decision, a hold, a release)
+      // or a command: a dropped, duplicate or rejected message leaves it alone, so it is not even
+      // serialised then, unless the last commit failed and its changes are still unwritten.
+      const decision = stepped ? view.decisionSnapshot?.() : undefined;
+      let decisionChanged = false;
+      if (decision !== undefined) decisionChanged = this.planState(ENGINE_STATE_KEYS.decision, JSON.stringify(decision), ops, afterCommit, summary);
+      if (view.ledger !== undefined && options.full === true) this.planPools(view.ledger, ops);
+      if (view.ledger !== undefined && (decisionChanged || options.full === true)) {
+        const holdUntil = new Map((decision?.orders ?? []).map((o) => [o.orderId, o.holdUntil]));
+        this.planCapacity(view.ledger, [...new Set([...view.ledger.orders(), ...this.reservationMemo.keys()])], (id) => holdUntil.get(id), ops, afterCommit, summary);
+      }
     }
     const coordinator = view.coordinatorSnapshot?.();
-    if (coordinator !== undefined) this.planState(ENGINE_STATE_KEYS.coordinator, JSON.stringify(coordinator), statements, afterCommit, summary);
+    if (coordinator !== undefined) this.planState(ENGINE_STATE_KEYS.coordinator, JSON.stringify(coordinator), ops, afterCommit, summary);
     const partnerClient = view.partnerClientSnapshot?.();
-    if (partnerClient !== undefined) this.planState(ENGINE_STATE_KEYS.partnerClient, JSON.stringify(partnerClient), statements, afterCommit, summary);
+    if (partnerClient !== undefined) this.planState(ENGINE_STATE_KEYS.partnerClient, JSON.stringify(partnerClient), ops, afterCommit, summary);
     const partnerPorts = view.partnerPortsSnapshot?.();
-    if (partnerPorts !== undefined) this.planState(ENGINE_STATE_KEYS.partnerPorts, JSON.stringify(partnerPorts), statements, afterCommit, summary);
-    if (output.events.some((e) => e.kind === 'rejected')) this.failLimiterDirty = true;
+    if (partnerPorts !== undefined) this.planState(ENGINE_STATE_KEYS.partnerPorts, JSON.stringify(partnerPorts), ops, afterCommit, summary);
+    if (outputs.some((o) => o.events.some((e) => e.kind === 'rejected'))) this.failLimiterDirty = true;
     if (this.failLimiterDirty && view.failLimiterSnapshot !== undefined && (options.flushFailLimiter === true || now - this.failLimiterWrittenAt >= this.failLimiterPersistMs)) {
-      this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), statements, afterCommit, summary);
+      this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), ops, afterCommit, summary);
       afterCommit.push(() => {
         this.failLimiterDirty = false;
         this.failLimiterWrittenAt = now;
       });
     }
-    this.planActivations(view.activations(), statements, afterCommit, summary);
+    this.planActivations(view.activations(), ops, afterCommit, summary);
 
     // Message digests: only when something else is written or sent (see the file comment).
-    if (statements.length > 0 || output.sends.length > 0 || (output.partner?.sends.length ?? 0) > 0) {
-      const persisted = (orderId: string | undefined): string | undefined =>
-        orderId !== undefined && (written.has(orderId) || this.orderMemo.has(orderId)) ? orderId : undefined;
+    const persisted = (orderId: string | undefined): string | null =>
+      orderId !== undefined && (written.has(orderId) || this.orderMemo.has(orderId)) ? orderId : null;
+    for (const output of outputs) {
+      if (!(ops.length > 0 || output.sends.length > 0 || (output.partner?.sends.length ?? 0) > 0)) continue;
       if (output.inbound !== undefined) {
         const decoded = decodeMessage(output.inbound.bytes);
         if (decoded.ok) {
-          const msg = decoded.message;
-          statements.push(
-            prisma.providerMessage.create({
-              data: {
-                orderId: persisted(view.orderIdOfTransaction(msg.txid)) ?? null,
-                txid: msg.txid,
-                direction: 'in',
-                method: methodName(msg.method),
-                seq: BigInt(msg.seq),
-                digest: messageDigest(output.inbound.bytes),
-                size: output.inbound.bytes.length,
-                transport: view.transport,
-                clientAddress: output.inbound.from.address,
-                clientPort: output.inbound.from.port,
-                serverAddress: output.inbound.to.address,
-                serverPort: output.inbound.to.port,
-                at: new Date(now),
-              },
-            }),
-          );
+          const keys = decoded.message;
+          ops.push({
+            kind: 'message',
+            row: {
+              orderId: persisted(view.orderIdOfTransaction(keys.txid)),
+              txid: keys.txid,
+              direction: 'in',
+              method: methodName(keys.method),
+              seq: keys.seq,
+              digest: messageDigest(output.inbound.bytes),
+              size: output.inbound.bytes.length,
+              transport: view.transport,
+              clientAddress: output.inbound.from.address,
+              clientPort: output.inbound.from.port,
+              serverAddress: output.inbound.to.address,
+              serverPort: output.inbound.to.port,
+              at: now,
+            },
+          });
           summary.messages++;
         }
       }
       const local = view.local();
       for (const send of output.sends) {
         const orderId = persisted(view.orderIdOfTransaction(send.message.txid));
-        const order = orderId === undefined ? undefined : output.orders?.find((o) => o.id === orderId);
+        const order = orderId === null ? undefined : byId.get(orderId);
         const tx = order?.transactions.find((t) => t.session.txid.toLowerCase() === send.message.txid.toLowerCase());
-        statements.push(
-          prisma.providerMessage.create({
-            data: {
-              orderId: orderId ?? null,
-              txid: send.message.txid,
-              direction: 'out',
-              method: methodName(send.message.method),
-              seq: BigInt(send.message.seq),
-              digest: messageDigest(send.bytes),
-              size: send.bytes.length,
-              transport: view.transport,
-              clientAddress: send.to.address,
-              clientPort: send.to.port,
-              serverAddress: tx?.session.peer.serverAddress ?? output.inbound?.to.address ?? local.address,
-              serverPort: tx?.session.peer.serverPort ?? output.inbound?.to.port ?? local.port,
-              at: new Date(now),
-            },
-          }),
-        );
+        ops.push({
+          kind: 'message',
+          row: {
+            orderId,
+            txid: send.message.txid,
+            direction: 'out',
+            method: methodName(send.message.method),
+            seq: send.message.seq,
+            digest: messageDigest(send.bytes),
+            size: send.bytes.length,
+            transport: view.transport,
+            clientAddress: send.to.address,
+            clientPort: send.to.port,
+            serverAddress: tx?.session.peer.serverAddress ?? output.inbound?.to.address ?? local.address,
+            serverPort: tx?.session.peer.serverPort ?? output.inbound?.to.port ?? local.port,
+            at: now,
+          },
+        });
         summary.messages++;
       }
-    }
 
-    // Child orders (8.8): the messages exchanged with partners, this server being the client.
-    if ((output.partner !== undefined || output.partnerInbound !== undefined) && (statements.length > 0 || (output.partner?.sends.length ?? 0) > 0)) {
-      const local = view.partnerLocal?.() ?? { address: '0.0.0.0', port: 0 };
-      const log = (direction: 'in' | 'out', bytes: Uint8Array, partner: Endpoint, ours: Endpoint): void => {
-        const decoded = decodeMessage(bytes);
-        if (!decoded.ok) return;
-        statements.push(
-          prisma.providerMessage.create({
-            data: {
+      // Child orders (8.8): the messages exchanged with partners, this server being the client.
+      if ((output.partner !== undefined || output.partnerInbound !== undefined) && (ops.length > 0 || (output.partner?.sends.length ?? 0) > 0)) {
+        const partnerLocal = view.partnerLocal?.() ?? { address: '0.0.0.0', port: 0 };
+        const log = (direction: 'in' | 'out', bytes: Uint8Array, partner: Endpoint, ours: Endpoint): void => {
+          const decoded = decodeMessage(bytes);
+          if (!decoded.ok) return;
+          ops.push({
+            kind: 'message',
+            row: {
               orderId: null,
               txid: decoded.message.txid,
               direction,
               method: methodName(decoded.message.method),
-              seq: BigInt(decoded.message.seq),
+              seq: decoded.message.seq,
               digest: messageDigest(bytes),
               size: bytes.length,
               transport: view.partnerTransport ?? view.transport,
@@ -582,24 +625,24 @@ export class ProviderStore {
               clientPort: ours.port,
               serverAddress: partner.address,
               serverPort: partner.port,
-              at: new Date(now),
+              at: now,
             },
-          }),
-        );
-        summary.messages++;
-      };
-      if (output.partnerInbound !== undefined) log('in', output.partnerInbound.bytes, output.partnerInbound.from, output.partnerInbound.to);
-      for (const send of output.partner?.sends ?? []) log('out', send.bytes, send.to, local);
+          });
+          summary.messages++;
+        };
+        if (output.partnerInbound !== undefined) log('in', output.partnerInbound.bytes, output.partnerInbound.from, output.partnerInbound.to);
+        for (const send of output.partner?.sends ?? []) log('out', send.bytes, send.to, partnerLocal);
+      }
     }
 
-    summary.statements = statements.length;
-    if (statements.length === 0) return summary;
+    summary.statements = ops.length;
+    if (ops.length === 0) return summary;
     this.lastCommitFailed = true;
-    let results: unknown[];
+    let results: WriteResult[];
     try {
-      results = await writeBatch(this.db, statements);
+      results = await this.writer.write(ops, now);
     } catch (error) {
-      for (const order of orders) this.unwritten.add(order.id);
+      for (const id of byId.keys()) this.unwritten.add(id);
       throw error;
     }
     this.lastCommitFailed = false;
@@ -608,24 +651,31 @@ export class ProviderStore {
     return summary;
   }
 
+  /** Closes the writer's own connection, if it has one (the Database is closed by its owner). */
+  close(): void {
+    this.writer.close?.();
+  }
+
   private orderColumns(order: ServerOrderRecord, activation: ProjectedActivation, snapshot: string) {
     const cycle = cycleTx(order);
     const offer = lastOffer(order);
     const activationType = order.fsm.activationType ?? order.options.activationType;
+    let cycles = 0;
+    for (const h of order.history) if (h.cause === 'updateReceived') cycles++;
     return {
       customerOrderId: order.customerOrderId,
       ownerIdentity: order.owner ?? null,
       state: order.fsm.state,
       cancelReason: order.fsm.cancelReason ?? null,
-      cycle: order.history.filter((h) => h.cause === 'updateReceived').length,
+      cycle: cycles,
       cycleTxid: order.cycleTxid,
       activationType: activationType ?? null,
       scope: order.options.scope ?? null,
-      requestedCpd: json(cycle?.requestedCpd ?? order.requestedCpd),
-      ...(offer === undefined ? {} : { offeredCpd: json(offer.cpd) }),
-      ...(order.agreement === undefined ? {} : { agreementCpd: json(order.agreement.cpd) }),
-      nonce: order.agreement?.nonce ?? order.nonce,
-      validityOfferTime: cycle?.offer === undefined ? null : new Date(cycle.offer.validityOfferTime),
+      requestedCpd: cycle?.requestedCpd ?? order.requestedCpd,
+      ...(offer === undefined ? {} : { offeredCpd: offer.cpd }),
+      ...(order.agreement === undefined ? {} : { agreementCpd: order.agreement.cpd }),
+      nonce: order.agreement?.nonce ?? order.nonce ?? null,
+      validityOfferTime: cycle?.offer === undefined ? null : Date.parse(cycle.offer.validityOfferTime),
       activationStatus: activation,
       snapshot,
     };
@@ -634,62 +684,48 @@ export class ProviderStore {
   private planTransaction(
     order: ServerOrderRecord,
     tx: ServerTransaction,
-    output: ProviderOutput,
-    statements: Statement[],
-    afterCommit: ((results: unknown[]) => void)[],
+    firstSends: ReadonlyMap<string, Uint8Array>,
+    ops: WriteOp[],
+    afterCommit: AfterCommit[],
     summary: CommitSummary,
   ): void {
     const key = `${order.id}|${tx.session.txid}`;
     const projection = txProjection(order, tx);
     const text = JSON.stringify(projection);
-    // The answer to the last request, when this output is where it was first sent (11.4).
+    // The answer to the last request, when this batch is where it was first sent (11.4).
     const sent = tx.session.lastSent;
-    const answer =
-      sent !== undefined && sent.transmissions === 1
-        ? output.sends.find((s) => s.message.seq === sent.seq && s.message.txid.toLowerCase() === tx.session.txid.toLowerCase())
-        : undefined;
+    const answer = sent !== undefined && sent.transmissions === 1 ? firstSends.get(`${tx.session.txid.toLowerCase()}|${sent.seq}`) : undefined;
     if (this.txMemo.get(key) === text && answer === undefined) return;
-    const data = {
-      customerOrderId: order.customerOrderId,
-      method: projection.method,
-      ...peerColumns(projection.peer),
-      inSeq: projection.inSeq === undefined ? null : BigInt(projection.inSeq),
-      outSeq: projection.outSeq === undefined ? null : BigInt(projection.outSeq),
-      processed: projection.processed,
-      status: projection.status,
-      ...(answer === undefined || sent === undefined ? {} : { lastAnswer: new Uint8Array(answer.bytes), lastAnswerAt: new Date(sent.transmittedAt) }),
-    };
-    statements.push(
-      this.db.prisma.providerTransaction.upsert({
-        where: { orderId_txid: { orderId: order.id, txid: tx.session.txid } },
-        create: { orderId: order.id, txid: tx.session.txid, createdAt: new Date(tx.openedAt), ...data },
-        update: data,
-      }),
-    );
+    ops.push({
+      kind: 'transaction',
+      orderId: order.id,
+      txid: tx.session.txid,
+      createdAt: tx.openedAt,
+      cols: {
+        customerOrderId: order.customerOrderId,
+        method: projection.method,
+        ...peerColumns(projection.peer),
+        inSeq: projection.inSeq ?? null,
+        outSeq: projection.outSeq ?? null,
+        processed: projection.processed,
+        status: projection.status,
+        ...(answer === undefined || sent === undefined ? {} : { lastAnswer: answer, lastAnswerAt: sent.transmittedAt }),
+      },
+    });
     afterCommit.push(() => this.txMemo.set(key, text));
     summary.transactions++;
   }
 
-  private planHistory(order: ServerOrderRecord, statements: Statement[], afterCommit: ((results: unknown[]) => void)[], summary: CommitSummary): void {
+  private planHistory(order: ServerOrderRecord, ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): void {
     const done = this.historyMemo.get(order.id) ?? 0;
     if (order.history.length <= done) return;
     for (const entry of order.history.slice(done)) {
       // A retransmission timer firing is not a state change (the message log records the copy).
       if (entry.cause === 'retransmitTimeout' && entry.from === entry.to) continue;
-      const method = CAUSE_METHOD[entry.cause];
-      statements.push(
-        this.db.prisma.providerStateChange.create({
-          data: {
-            orderId: order.id,
-            from: entry.from ?? null,
-            to: entry.to,
-            cause: entry.cause,
-            method: method ?? null,
-            txid: entry.txid ?? null,
-            at: new Date(entry.at),
-          },
-        }),
-      );
+      ops.push({
+        kind: 'stateChange',
+        row: { orderId: order.id, from: entry.from ?? null, to: entry.to, cause: entry.cause, method: CAUSE_METHOD[entry.cause] ?? null, txid: entry.txid ?? null, at: entry.at },
+      });
       summary.stateChanges++;
     }
     const length = order.history.length;
@@ -697,31 +733,65 @@ export class ProviderStore {
   }
 
   /** Upserts an EngineState row when its text changed; true when it did. */
-  private planState(key: string, text: string, statements: Statement[], afterCommit: ((results: unknown[]) => void)[], summary: CommitSummary): boolean {
-    if (this.stateMemo.get(key) === text) return false;
-    statements.push(this.db.prisma.engineState.upsert({ where: { key }, create: { key, json: text }, update: { json: text } }));
-    afterCommit.push(() => this.stateMemo.set(key, text));
+  private planState(key: string, text: string, ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): boolean {
+    const memo = fingerprint(text);
+    if (this.stateMemo.get(key) === memo) return false;
+    ops.push({ kind: 'engineState', key, json: text });
+    afterCommit.push(() => this.stateMemo.set(key, memo));
     summary.engineState++;
     return true;
   }
 
   /**
-   * The ledger as rows: per order and pool, one 'committed' row (what the agreement uses) and one
-   * 'held' row (what an open negotiation holds above it, until its offer's validity). A hold that
-   * becomes the agreement is the same row, promoted. The pools' remaining capacity follows.
+   * The decision engine, order by order: the part of every order changed since it was last
+   * written (all of them at start-up, which also converts a database holding one whole
+   * snapshot), the pools in the `decision-engine` row, and the capacity projection of those
+   * orders only. Nothing here grows with the number of orders that did not change.
+   */
+  private planDecisionParts(view: StoreView, full: boolean, ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): void {
+    const changes = view.decisionChanges?.() ?? [];
+    const ids = new Set(changes.map(([id]) => id));
+    const ledger = view.ledger;
+    if (full) {
+      for (const id of ledger?.orders() ?? []) ids.add(id);
+      for (const id of view.decisionSnapshot?.().orders.map((o) => o.orderId) ?? []) ids.add(id);
+      if (ledger !== undefined) {
+        const pools = ledger.toJSON().pools;
+        this.planState(ENGINE_STATE_KEYS.decision, JSON.stringify({ version: 1, ledger: { version: 1, unit: 'kbps', pools, orders: {} }, orders: [] }), ops, afterCommit, summary);
+        this.planPools(ledger, ops);
+      }
+    }
+    const holdUntil = new Map<string, number | undefined>();
+    for (const id of ids) {
+      const part = view.decisionPart?.(id);
+      if (part === undefined) continue;
+      holdUntil.set(id, part.state.holdUntil);
+      this.planState(`${DECISION_ORDER_PREFIX}${id}`, JSON.stringify(part), ops, afterCommit, summary);
+    }
+    if (ledger !== undefined) {
+      const capacityIds = full ? [...new Set([...ids, ...this.reservationMemo.keys()])] : [...ids];
+      this.planCapacity(ledger, capacityIds, (id) => holdUntil.get(id), ops, afterCommit, summary);
+    }
+    if (changes.length > 0) afterCommit.push(() => view.decisionWritten?.(changes));
+  }
+
+  /**
+   * The ledger as rows, for `orderIds`: per order and pool, one 'committed' row (what the
+   * agreement uses) and one 'held' row (what an open negotiation holds above it, until its
+   * offer's validity). A hold that becomes the agreement is the same row, promoted. The pools'
+   * remaining capacity follows.
    */
   private planCapacity(
     ledger: CapacityLedger,
-    decision: DecisionEngineSnapshot | undefined,
-    statements: Statement[],
-    afterCommit: ((results: unknown[]) => void)[],
+    orderIds: readonly string[],
+    holdUntilOf: (orderId: string) => number | undefined,
+    ops: WriteOp[],
+    afterCommit: AfterCommit[],
     summary: CommitSummary,
   ): void {
-    const prisma = this.db.prisma;
-    const now = new Date(this.clock.now());
-    const holdUntil = new Map((decision?.orders ?? []).map((o) => [o.orderId, o.holdUntil]));
+    const now = this.clock.now();
     const pools = new Set<string>();
-    for (const orderId of new Set([...ledger.orders(), ...this.reservationMemo.keys()])) {
+    for (const orderId of orderIds) {
       const desired = new Map<string, DesiredReservation>();
       const holdings = ledger.order(orderId);
       const add = (status: 'held' | 'committed', record: Record<string, { inMbps: number; outMbps: number }> | undefined): void => {
@@ -729,7 +799,7 @@ export class ProviderStore {
           const inKbps = mbpsToRoundedKbps(b.inMbps);
           const outKbps = mbpsToRoundedKbps(b.outMbps);
           if (inKbps === 0 && outKbps === 0) continue;
-          desired.set(`${pool}|${status}`, { pool, status, inKbps, outKbps, expiresAt: status === 'held' ? holdUntil.get(orderId) : undefined });
+          desired.set(`${pool}|${status}`, { pool, status, inKbps, outKbps, expiresAt: status === 'held' ? holdUntilOf(orderId) : undefined });
         }
       };
       add('committed', holdings?.committed);
@@ -753,9 +823,7 @@ export class ProviderStore {
         const held = remaining.get(heldKey);
         if (held === undefined || desired.has(heldKey)) continue;
         remaining.delete(heldKey);
-        statements.push(
-          prisma.capacityReservation.update({ where: { id: held.id }, data: { status: 'committed', inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: null } }),
-        );
+        ops.push({ kind: 'reservationSet', id: held.id, status: 'committed', inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: null });
         next.set(key, { ...held, status: 'committed', inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: undefined });
         pools.add(d.pool);
         summary.reservations++;
@@ -767,80 +835,46 @@ export class ProviderStore {
         pools.add(d.pool);
         if (row !== undefined) {
           if (row.inKbps !== d.inKbps || row.outKbps !== d.outKbps || row.expiresAt !== d.expiresAt) {
-            statements.push(
-              prisma.capacityReservation.update({
-                where: { id: row.id },
-                data: { inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt === undefined ? null : new Date(d.expiresAt) },
-              }),
-            );
+            ops.push({ kind: 'reservationSet', id: row.id, status: row.status, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt ?? null });
             summary.reservations++;
           }
           next.set(key, { ...row, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
           continue;
         }
-        pending.push({ key, index: statements.length, d });
-        statements.push(
-          prisma.capacityReservation.create({
-            data: {
-              pool: d.pool,
-              orderId,
-              inKbps: d.inKbps,
-              outKbps: d.outKbps,
-              status: d.status,
-              expiresAt: d.expiresAt === undefined ? null : new Date(d.expiresAt),
-            },
-          }),
-        );
+        pending.push({ key, index: ops.length, d });
+        ops.push({ kind: 'reservationCreate', pool: d.pool, orderId, inKbps: d.inKbps, outKbps: d.outKbps, status: d.status, expiresAt: d.expiresAt ?? null });
         summary.reservations++;
       }
       for (const row of remaining.values()) {
-        statements.push(prisma.capacityReservation.update({ where: { id: row.id }, data: { status: 'released', releasedAt: now } }));
+        ops.push({ kind: 'reservationRelease', id: row.id, at: now });
         pools.add(row.pool);
         summary.reservations++;
       }
       afterCommit.push((results) => {
         for (const { key, index, d } of pending) {
-          const created = results[index] as { id: number } | undefined;
+          const created = results[index];
           if (created !== undefined) next.set(key, { id: created.id, pool: d.pool, status: d.status, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
         }
         if (next.size === 0) this.reservationMemo.delete(orderId);
         else this.reservationMemo.set(orderId, next);
       });
     }
+    const known = new Set(ledger.pools());
     for (const pool of pools) {
-      if (!ledger.pools().includes(pool)) continue;
+      if (!known.has(pool)) continue;
       const usage = ledger.usage(pool);
-      statements.push(
-        prisma.capacityPool.update({
-          where: { id: pool },
-          data: { availableInKbps: mbpsToRoundedKbps(usage.available.inMbps), availableOutKbps: mbpsToRoundedKbps(usage.available.outMbps) },
-        }),
-      );
+      ops.push({ kind: 'poolAvailable', id: pool, availableInKbps: mbpsToRoundedKbps(usage.available.inMbps), availableOutKbps: mbpsToRoundedKbps(usage.available.outMbps) });
     }
   }
 
   /** ScheduledActivation rows follow the scheduler: new ones, fired ones, superseded ones. */
-  private planActivations(
-    entries: readonly ScheduledActivationEntry[],
-    statements: Statement[],
-    afterCommit: ((results: unknown[]) => void)[],
-    summary: CommitSummary,
-  ): void {
-    const prisma = this.db.prisma;
+  private planActivations(entries: readonly ScheduledActivationEntry[], ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): void {
     const desired = new Map(entries.map((e) => [`${e.orderId}|${e.dueAt}`, e]));
     for (const [key, entry] of desired) {
       const done = entry.firedAt !== undefined;
       const memo = this.activationMemo.get(key);
       if (memo !== undefined && memo.done === done) continue;
-      const at = new Date(entry.dueAt);
-      const doneAt = entry.firedAt === undefined ? null : new Date(entry.firedAt);
-      statements.push(
-        prisma.scheduledActivation.upsert({
-          where: { orderId_action_at: { orderId: entry.orderId, action: 'activate', at } },
-          create: { orderId: entry.orderId, action: 'activate', at, done, doneAt },
-          update: { done, doneAt },
-        }),
-      );
+      ops.push({ kind: 'activationUpsert', orderId: entry.orderId, at: entry.dueAt, done, doneAt: entry.firedAt ?? null });
       afterCommit.push(() => this.activationMemo.set(key, { done }));
       summary.activations++;
     }
@@ -853,7 +887,7 @@ export class ProviderStore {
       }
       // Superseded before it fired (a later ACTIVATE, a deactivation, a withdrawal).
       const [orderId = '', dueAt = '0'] = key.split('|');
-      statements.push(prisma.scheduledActivation.deleteMany({ where: { orderId, action: 'activate', at: new Date(Number(dueAt)), done: false } }));
+      ops.push({ kind: 'activationDelete', orderId, at: Number(dueAt) });
       afterCommit.push(() => this.activationMemo.delete(key));
       summary.activations++;
     }

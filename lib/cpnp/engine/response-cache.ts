@@ -55,6 +55,8 @@ export interface ResponseCacheSnapshot {
 export class ResponseCache {
   /** Map iteration order is the recency order: first = least recently used. */
   private readonly peers = new Map<string, Map<string, Entry>>();
+  /** When each peer's entries were last swept for expired ones (see put). */
+  private readonly swept = new WeakMap<Map<string, Entry>, number>();
   readonly config: ResponseCacheConfig;
 
   constructor(
@@ -71,7 +73,13 @@ export class ResponseCache {
     this.peers.set(peer, entries);
     entries.delete(key);
     entries.set(key, { bytes: bytes.slice(), storedAt: now });
-    this.dropExpired(entries, now);
+    // Sweeping scans every entry of the peer: at most once a second per peer, not per answer
+    // (one host with many cycles in flight put hundreds per second). get() never returns an
+    // expired entry, and the size bound below holds regardless.
+    if (now - (this.swept.get(entries) ?? Number.NEGATIVE_INFINITY) >= 1000) {
+      this.dropExpired(entries, now);
+      this.swept.set(entries, now);
+    }
     while (entries.size > this.config.maxEntriesPerPeer) entries.delete(first(entries.keys()) as string);
     while (this.peers.size > this.config.maxPeers) this.peers.delete(first(this.peers.keys()) as string);
   }

@@ -71,6 +71,7 @@ import {
 } from '../validation/server-table';
 import type { AcceptDecision, Decider, Decision, DecisionRequest, RequestDecision } from './decider';
 import { emptyOutput, type EngineCore, type EngineEvent, type EngineOutput } from './output';
+import { MinHeap } from '../min-heap';
 import { peekKeys } from './peek';
 import { RateLimiter, tokenBucketConfig, type RateLimiterSnapshot, type TokenBucketConfig } from './rate-limit';
 import {
@@ -388,6 +389,14 @@ export class ServerEngine implements EngineCore {
   private readonly customerIds = new Set<string>();
   private readonly cache: ResponseCache;
   private readonly failLimiter: RateLimiter;
+  /**
+   * Deadline index (issue 8): per order, its earliest timer, in a heap, so that neither
+   * receive() nor nextDue() scans every order. Orders a call touched are re-indexed when it
+   * returns (indexTimers); a stale entry is dropped when it surfaces (validTop).
+   */
+  private readonly timerHeap = new MinHeap();
+  private readonly timerPushed = new Map<string, number>();
+  private readonly timersTouched = new Set<string>();
 
   constructor(deps: ServerEngineDeps, restored?: ServerEngineSnapshot) {
     this.config = serverEngineConfig(deps.config);
@@ -406,6 +415,7 @@ export class ServerEngine implements EngineCore {
     this.cache = ResponseCache.restore(restored.responseCache, this.clock, this.config.responseCache);
     this.failLimiter = RateLimiter.restore(restored.failLimiter, this.clock, this.config.failRateLimit);
     for (const order of structuredClone(restored.orders)) this.register(order);
+    this.indexTimers();
   }
 
   /** Rebuilds an engine from snapshot(); timers continue at their stored deadlines. */
@@ -423,11 +433,25 @@ export class ServerEngine implements EngineCore {
     };
   }
 
+  /** The FAIL rate limiter's state alone (snapshot() would copy every order too). */
+  failLimiterSnapshot(): RateLimiterSnapshot {
+    return this.failLimiter.snapshot();
+  }
+
   // --- getters --------------------------------------------------------------------------------
 
   getOrder(orderId: string): ServerOrderRecord | undefined {
     const order = this.orders.get(orderId);
     return order === undefined ? undefined : structuredClone(order);
+  }
+
+  /**
+   * The live record of an order, not a copy: for callers that only read it and serialise it at
+   * once (the provider's store), where getOrder's deep copy per output would cost more than the
+   * write. Never mutate it.
+   */
+  peekOrder(orderId: string): Readonly<ServerOrderRecord> | undefined {
+    return this.orders.get(orderId);
   }
 
   listOrders(): ServerOrderRecord[] {
@@ -455,6 +479,7 @@ export class ServerEngine implements EngineCore {
     const decoded = decodeMessage(inbound.bytes);
     if (!decoded.ok) {
       this.undecodable(inbound, peer, decoded.error, work);
+      this.indexTimers();
       return work.out;
     }
     const msg = decoded.message;
@@ -474,23 +499,19 @@ export class ServerEngine implements EngineCore {
         break;
     }
     this.drain(work);
+    this.indexTimers();
     return work.out;
   }
 
   tick(): EngineOutput {
     const work = this.newWork();
     this.fireDue(work);
+    this.indexTimers();
     return work.out;
   }
 
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const order of this.orders.values()) {
-      for (const tx of order.transactions) {
-        for (const timer of tx.session.timers) if (next === undefined || timer.dueAt < next) next = timer.dueAt;
-      }
-    }
-    return next;
+    return this.validTop()?.due;
   }
 
   // --- commands of the application ----------------------------------------------------------
@@ -647,7 +668,8 @@ export class ServerEngine implements EngineCore {
   /** Table 6's owner check, widened by deps.authorize when given. */
   private ownerFor(order: ServerOrderRecord, peer: PeerTuple): string | undefined {
     if (this.authorize === undefined) return order.owner;
-    if (this.authorize(peer.identity, structuredClone(order))) return peer.identity;
+    // The live record, not a copy: authorize only reads it (a deep copy per message cost more than the check).
+    if (this.authorize(peer.identity, order)) return peer.identity;
     return order.owner !== undefined && order.owner !== peer.identity ? order.owner : NOT_AUTHORIZED;
   }
 
@@ -893,6 +915,7 @@ export class ServerEngine implements EngineCore {
 
   /** Applies one event to the order's machine and performs its effects; false when refused. */
   private step(order: ServerOrderRecord, tx: ServerTransaction, event: ServerEvent, work: Work, extras: StepExtras): boolean {
+    this.timersTouched.add(order.id);
     const outcome = transitionServer(order.fsm, event);
     const now = this.clock.now();
     if (!outcome.ok) {
@@ -925,6 +948,7 @@ export class ServerEngine implements EngineCore {
   }
 
   private perform(order: ServerOrderRecord, tx: ServerTransaction, effect: ServerEffect, work: Work, extras: StepExtras, event: ServerEvent | undefined): void {
+    this.timersTouched.add(order.id);
     const now = this.clock.now();
     switch (effect.type) {
       case 'send':
@@ -986,6 +1010,7 @@ export class ServerEngine implements EngineCore {
     event: ServerEvent | undefined,
     decidedSubcode?: ProcessingSubcodeValue,
   ): void {
+    this.timersTouched.add(order.id);
     if (effect.to === 'child') {
       this.child(order, effect, work);
       return;
@@ -1064,6 +1089,7 @@ export class ServerEngine implements EngineCore {
   }
 
   private notice(order: ServerOrderRecord, what: ServerNotice, work: Work): void {
+    this.timersTouched.add(order.id);
     const now = this.clock.now();
     switch (what) {
       case 'decide':
@@ -1134,6 +1160,7 @@ export class ServerEngine implements EngineCore {
   }
 
   private applyDecision(order: ServerOrderRecord, tx: ServerTransaction, decision: ServerDecision, work: Work, origin: Origin): void {
+    this.timersTouched.add(order.id);
     const state = order.fsm.state;
     if (!NEGOTIATING.includes(state)) {
       this.emit(work, { kind: 'command-rejected', orderId: order.id, cause: 'decision', from: state, detail: `no decision is expected in ${state}` });
@@ -1277,6 +1304,7 @@ export class ServerEngine implements EngineCore {
    * to the last request received in it, and cached under that request's key (11.4).
    */
   private sendInTx(order: ServerOrderRecord, tx: ServerTransaction, body: MessageBody, work: Work): Uint8Array {
+    this.timersTouched.add(order.id);
     const now = this.clock.now();
     const replyTo = tx.session.lastReceived;
     const ref = replyTo === undefined ? requestKey(tx.session.txid, -1, body.method) : requestKey(tx.session.txid, replyTo.seq, replyTo.method);
@@ -1294,6 +1322,7 @@ export class ServerEngine implements EngineCore {
 
   /** Sends the retransmitted message again: same bytes, same sequence number (11.1.1, 11.4). */
   private retransmit(order: ServerOrderRecord, tx: ServerTransaction, work: Work): void {
+    this.timersTouched.add(order.id);
     const bytes = tx.retransmitHex === undefined ? undefined : fromHex(tx.retransmitHex);
     const decoded = bytes === undefined ? undefined : decodeMessage(bytes);
     if (bytes === undefined || decoded === undefined || !decoded.ok) {
@@ -1313,18 +1342,22 @@ export class ServerEngine implements EngineCore {
     const now = this.clock.now();
     const priority = (t: Timer): number => TIMER_KINDS.indexOf(t.kind);
     for (;;) {
-      let best: { order: ServerOrderRecord; tx: ServerTransaction; timer: Timer } | undefined;
-      for (const order of this.orders.values()) {
-        for (const tx of order.transactions) {
-          const timer = dueTimers(tx.session.timers, now)[0];
-          if (timer === undefined) continue;
-          if (best === undefined || timer.dueAt < best.timer.dueAt || (timer.dueAt === best.timer.dueAt && priority(timer) < priority(best.timer))) {
-            best = { order, tx, timer };
-          }
+      this.indexTimers();
+      const top = this.validTop();
+      if (top === undefined || top.due > now) return;
+      const order = this.orders.get(top.key);
+      if (order === undefined) return;
+      let best: { tx: ServerTransaction; timer: Timer } | undefined;
+      for (const tx of order.transactions) {
+        const timer = dueTimers(tx.session.timers, now)[0];
+        if (timer === undefined) continue;
+        if (best === undefined || timer.dueAt < best.timer.dueAt || (timer.dueAt === best.timer.dueAt && priority(timer) < priority(best.timer))) {
+          best = { tx, timer };
         }
       }
-      if (best === undefined) return;
-      const { order, tx, timer } = best;
+      this.timersTouched.add(order.id);
+      if (best === undefined) continue;
+      const { tx, timer } = best;
       tx.session = withTimers(tx.session, cancelTimer(tx.session.timers, timer.kind));
       this.emit(work, { kind: 'timer', orderId: order.id, cause: timer.kind, txid: tx.session.txid });
       if (timer.kind === 'validityOffer') {
@@ -1337,7 +1370,47 @@ export class ServerEngine implements EngineCore {
     }
   }
 
+  /** The earliest timer of an order, if any. */
+  private earliestDue(order: ServerOrderRecord): number | undefined {
+    let next: number | undefined;
+    for (const tx of order.transactions) {
+      for (const timer of tx.session.timers) if (next === undefined || timer.dueAt < next) next = timer.dueAt;
+    }
+    return next;
+  }
+
+  /** Re-indexes the orders touched since the last call. */
+  private indexTimers(): void {
+    for (const id of this.timersTouched) {
+      const order = this.orders.get(id);
+      const due = order === undefined ? undefined : this.earliestDue(order);
+      if (due === undefined) this.timerPushed.delete(id);
+      else if (this.timerPushed.get(id) !== due) {
+        this.timerHeap.push(due, id);
+        this.timerPushed.set(id, due);
+      }
+    }
+    this.timersTouched.clear();
+  }
+
+  /** The heap's top once stale entries are gone (an order whose earliest timer moved). */
+  private validTop(): { due: number; key: string } | undefined {
+    for (let top = this.timerHeap.peek(); top !== undefined; top = this.timerHeap.peek()) {
+      const order = this.orders.get(top.key);
+      const due = order === undefined ? undefined : this.earliestDue(order);
+      if (due === top.due) return top;
+      this.timerHeap.pop();
+      // Self-repair: a change the index missed is indexed now.
+      if (due !== undefined && this.timerPushed.get(top.key) !== due) {
+        this.timerHeap.push(due, top.key);
+        this.timerPushed.set(top.key, due);
+      } else if (due === undefined && this.timerPushed.get(top.key) === top.due) this.timerPushed.delete(top.key);
+    }
+    return undefined;
+  }
+
   private retransmitFired(order: ServerOrderRecord, tx: ServerTransaction, timer: Timer, work: Work): void {
+    this.timersTouched.add(order.id);
     const outcome = onRetransmitFired(timer, this.clock.now(), this.config.timers);
     const cycle = tx.session.txid === order.cycleTxid;
     if (cycle && order.fsm.state === 'OfferProposed' && order.fsm.offerRetransmitting) {
@@ -1389,12 +1462,17 @@ export class ServerEngine implements EngineCore {
     this.fireDue(work);
     const order = this.orders.get(orderId);
     if (order === undefined) this.emit(work, { kind: 'command-rejected', orderId, cause: name, detail: 'unknown order' });
-    else body(order, work);
+    else {
+      this.timersTouched.add(order.id);
+      body(order, work);
+    }
     this.drain(work);
+    this.indexTimers();
     return work.out;
   }
 
   private emit(work: Work, event: Omit<EngineEvent, 'side' | 'at'>): void {
+    if (event.orderId !== undefined) this.timersTouched.add(event.orderId);
     work.out.events.push({ side: 'server', at: this.clock.now(), ...event });
   }
 
@@ -1404,6 +1482,7 @@ export class ServerEngine implements EngineCore {
 
   private register(order: ServerOrderRecord): void {
     this.orders.set(order.id, order);
+    this.timersTouched.add(order.id);
     this.customerIds.add(order.customerOrderId);
     for (const tx of order.transactions) this.byTxid.set(tx.session.txid.toLowerCase(), order.id);
   }

@@ -477,7 +477,9 @@ describe('two providers side by side, one the partner of the other (Figure 7 ove
     assert.equal(child?.owner, 'example-networks', 'placed under the provider\'s own PSK identity');
     // A stored the cascade: the coordinator and its client engine, and the partner messages.
     const state = await a.db.prisma.engineState.findMany();
-    assert.deepEqual(state.map((s) => s.key).sort(), ['decision-engine', 'partner-client-engine', 'partner-coordinator', 'partner-local-ports']);
+    // (The decision engine is stored per order, under decision-order:<id>, beside its pools row.)
+    assert.deepEqual(state.map((s) => s.key).filter((k) => !k.startsWith('decision-order:')).sort(), ['decision-engine', 'partner-client-engine', 'partner-coordinator', 'partner-local-ports']);
+    assert.ok(state.some((s) => s.key === `decision-order:${parent?.id ?? ''}`), 'the parent order\'s decision state has its own row');
     // The partner transport left from the port stored for carrier-b (kept across restarts, 8.3).
     const ports = JSON.parse(state.find((s) => s.key === 'partner-local-ports')?.json ?? '{}') as { ports?: Record<string, number> };
     assert.equal(typeof ports.ports?.['carrier-b'], 'number');

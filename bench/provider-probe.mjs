@@ -1,0 +1,29 @@
+// Preloaded into the provider process by bench/provider-cycles.ts (node --import): event-loop
+// delay and memory, measured inside the provider without touching its code. On SIGUSR2 it
+// writes what it saw since the last signal to $BENCH_PROBE_FILE (JSON) and starts afresh.
+// The delay is measured as the lateness of a 2 ms timer chain (how long a due timer waits).
+import { writeFileSync } from 'node:fs';
+
+const file = process.env.BENCH_PROBE_FILE;
+if (file) {
+  const PERIOD = 2;
+  let delays = [];
+  let expected = performance.now() + PERIOD;
+  const tick = () => {
+    const now = performance.now();
+    delays.push(Math.max(0, now - expected));
+    if (delays.length > 1_000_000) delays = delays.slice(-500_000);
+    expected = now + PERIOD;
+    setTimeout(tick, PERIOD).unref();
+  };
+  setTimeout(tick, PERIOD).unref();
+  let seq = 0;
+  process.on('SIGUSR2', () => {
+    const mem = process.memoryUsage();
+    const sorted = delays.sort((a, b) => a - b);
+    const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+    seq += 1;
+    writeFileSync(file, JSON.stringify({ seq, eld: { p50: at(50), p99: at(99), max: sorted[sorted.length - 1] ?? 0 }, rss: mem.rss, heapUsed: mem.heapUsed }));
+    delays = [];
+  });
+}
