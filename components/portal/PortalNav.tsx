@@ -11,6 +11,12 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
     { href: '/orders', label: 'Orders' },
     ...(user.role === 'customer' ? [{ href: '/orders/new', label: 'New order' }] : []),
     ...(user.role === 'admin' ? [{ href: '/approvals', label: 'Approvals' }] : []),
+    ...(user.role !== 'customer'
+      ? [
+          { href: '/history', label: 'History' },
+          { href: '/dashboard', label: 'Dashboard' },
+        ]
+      : []),
   ];
   return (
     <header className="border-b border-slate-200 bg-white">

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SessionUser } from '../auth/session';
 import { actionHandlers, SIGNED_OUT } from '../actions/definitions';
+import { historyQueries } from '../actions/history-queries';
 import { queryHandlers } from '../actions/queries';
 import { approveOrder } from '../approvals/service';
 import { createOrder } from '../orders/service';
@@ -105,6 +106,41 @@ const ROWS: Row[] = [
     fixture: async () => ({ orderId: await newOrder(true), input: {} }),
     expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
   },
+  // Staff history (issue 10): customers never see the history, the export or the dashboard,
+  // and the ladder of another organisation's order is "not found" like a missing one.
+  {
+    name: 'read staff history',
+    run: (u) => historyQueries.history(u, {}),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'ok' },
+  },
+  {
+    name: 'read staff history filtered by organisation A',
+    run: (u) => historyQueries.history(u, { org: w.users.customerA.organisationId }),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'ok' },
+  },
+  {
+    name: 'CSV export of the history',
+    run: (u) => historyQueries.exportCsv(u, new URLSearchParams()),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'ok' },
+  },
+  {
+    name: 'read dashboard',
+    run: (u) => historyQueries.dashboard(u, {}),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'ok' },
+  },
+  {
+    name: 'read order ladder (messages and state history)',
+    run: (u, input) => historyQueries.ladder(u, (input as { orderId: string }).orderId),
+    fixture: async () => {
+      const orderId = await newOrder(true);
+      return { orderId, input: { orderId } };
+    },
+    expect: { anonymous: 'signed-out', customerA: 'ok', customerB: 'not-found', admin: 'ok', staff: 'ok' },
+  },
 ];
 
 function outcome(r: ServiceResult<unknown>): Outcome | string {
@@ -136,6 +172,7 @@ describe('authorisation matrix', () => {
     const orderId = await newOrder(true);
     for (const [name, call] of [
       ['detail', (id: string) => queryHandlers.order(w.users.customerB, id)],
+      ['ladder', (id: string) => historyQueries.ladder(w.users.customerB, id)],
       ['cancel', (id: string) => actionHandlers.enqueueIntent(w.users.customerB, { orderId: id, kind: 'cancel', payload: {} })],
       ['approve', (id: string) => actionHandlers.approveOrder(w.users.customerB, { orderId: id })],
       ['draft', (id: string) => actionHandlers.updateDraft(w.users.customerB, { orderId: id, input: orderInput(w) })],
