@@ -9,8 +9,9 @@ import { isSequenceNumber } from './sequence';
  */
 
 /** Listed in the order timers that fall due together are handled: deadlines end an order, so
- * they go before a retransmission that would be pointless afterwards. */
-export const TIMER_KINDS = ['expectedResponse', 'expectedOffer', 'validityOffer', 'withdrawRetry', 'requery', 'retransmit'] as const;
+ * they go before a retransmission that would be pointless afterwards. testPeriod (client order
+ * records only): the end of a test agreement at its testUntil (9.1.10.3, state-machines.md C25). */
+export const TIMER_KINDS = ['expectedResponse', 'expectedOffer', 'validityOffer', 'testPeriod', 'withdrawRetry', 'requery', 'retransmit'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 export interface Timer {

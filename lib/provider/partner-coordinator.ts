@@ -467,9 +467,15 @@ export class PartnerCoordinator {
   private withdrawChild(child: ChildOrderRecord, acc: CascadeOutput): void {
     const result = this.client.withdraw(child.childId);
     this.clientCommand(acc, result);
+    const rec = result.ok ? undefined : this.client.order(child.childId);
     if (result.ok) {
       child.status = 'withdrawing';
       this.note(acc, 'info', child.parentId, 'child-withdrawn', `WITHDRAW of child order ${child.childId} at partner "${child.partnerId}"`);
+    } else if (rec?.fsm.state === 'Cancelled' && rec.agreement?.testEndedAt !== undefined) {
+      // A test agreement inherits the parent's testUntil: the client engine ended the child
+      // order at that time, as the partner ended its copy (9.1.10.3, C25). Nothing to withdraw.
+      child.status = 'withdrawn';
+      this.note(acc, 'info', child.parentId, 'child-test-period-ended', `child order ${child.childId} at partner "${child.partnerId}" ended with its test period`);
     } else {
       // The partner keeps an agreement nobody uses: an operator must act (as for 11.1.2 alarms).
       this.note(acc, 'alarm', child.parentId, 'child-withdraw-refused', `child order ${child.childId}: ${result.reason}`);

@@ -230,3 +230,52 @@ describe('no silent divergence: seeded lossy property over every flow', () => {
     property(long ? 3000 : 150, 20261204);
   });
 });
+
+describe('the end of a test period on both sides (9.1.10.3; state-machines.md C25)', () => {
+  const TEST: Plan = { ...BASE, testPeriodMs: 600_000 };
+  const ended = (run: RunResult): void => {
+    const client = run.client.order(run.id);
+    assert.equal(client?.fsm.state, 'Cancelled');
+    assert.equal(client?.fsm.cancelReason, 'withdrawn');
+    assert.equal(serverOrder(run).fsm.state, 'Cancelled');
+    assert.equal(serverOrder(run).fsm.cancelReason, 'withdrawn');
+    assert.deepEqual(alarms(run), []);
+    assert.equal(divergence(run), undefined);
+  };
+  const endedAt = (run: RunResult, side: 'client' | 'server'): number | undefined =>
+    run.sim.events.find((e) => e.simNode === side && e.kind === 'transition' && e.cause === 'testPeriodEnded')?.at;
+
+  test('agreed for testing: both end it at testUntil, nothing is sent, no alarm', () => {
+    const run = runPlan({ plan: TEST });
+    ended(run);
+    assert.equal(endedAt(run, 'client'), T0 + 600_000);
+    assert.equal(endedAt(run, 'server'), T0 + 600_000);
+    assert.equal(run.sim.sends.filter((s) => s.at >= T0 + 600_000).length, 0, 'no message for it');
+  });
+
+  test('an UPDATE without a purpose keeps the test period on both sides', () => {
+    const run = runPlan({ plan: { ...TEST, after: 'update' } });
+    ended(run);
+    assert.equal(run.client.order(run.id)?.agreement?.cycle, 'update');
+    assert.equal(endedAt(run, 'client'), T0 + 600_000);
+  });
+
+  test('an UPDATE still negotiating at testUntil: both wait for its outcome, then both end (server OFFER lost until after testUntil)', () => {
+    // The update starts a few hundred ms after the agreement; testUntil falls while the server's
+    // OFFER to it is lost again and again, so both sides are still in the update cycle then.
+    let offers = 0;
+    const faults = (packet: Packet): 'drop' | 'deliver' => (fromServer(packet) && methodOf(packet) === 'OFFER' && ++offers > 1 && offers <= 4 ? 'drop' : 'deliver');
+    const run = runPlan({ plan: { ...TEST, testPeriodMs: 3000, after: 'update' }, faults });
+    ended(run);
+    const client = endedAt(run, 'client') ?? 0;
+    assert.ok(client > T0 + 3000, 'postponed past testUntil by the update cycle');
+    assert.ok(Math.abs(client - (endedAt(run, 'server') ?? 0)) < 1000, 'both end when the cycle ends');
+  });
+
+  test('a WITHDRAW the client sends after the server ended the agreement never happens: the client ended it too', () => {
+    const run = runPlan({ plan: { ...TEST, testPeriodMs: 100_000, after: 'none' } });
+    ended(run);
+    const refused = run.client.withdraw(run.id);
+    assert.equal(refused.ok ? undefined : refused.code, 'wrong-state');
+  });
+});

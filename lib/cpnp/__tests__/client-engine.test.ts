@@ -13,6 +13,7 @@ import type { Cpd } from '../cpd/types';
 import { millisToDateTime, type DateTime } from '../date-time';
 import { clientOrderProblems } from '../fsm/client';
 import { toHex } from '../hex';
+import type { InformationElements } from '../information-elements';
 import type { CpnpMessage, Hex16 } from '../message';
 import { Method, methodName, type MethodName } from '../method';
 import { seededRandom } from '../random';
@@ -169,7 +170,10 @@ function ok<R extends EngineOutput & ({ ok: true; orderId: string } | { ok: fals
 }
 
 /** Creates, approves and sends a quotation; returns the order id. */
-function place(w: World, options: { server?: Endpoint; expectedResponseTime?: DateTime; scheduled?: boolean; id?: string } = {}): string {
+function place(
+  w: World,
+  options: { server?: Endpoint; expectedResponseTime?: DateTime; scheduled?: boolean; id?: string; ies?: InformationElements } = {},
+): string {
   const id = ok(
     w.sim.apply(
       'client',
@@ -179,6 +183,7 @@ function place(w: World, options: { server?: Endpoint; expectedResponseTime?: Da
         ...(options.id ? { customerOrderId: options.id } : {}),
         ...(options.expectedResponseTime ? { expectedResponseTime: options.expectedResponseTime } : {}),
         ...(options.scheduled ? { ies: { options: { activationType: 'scheduled' } } } : {}),
+        ...(options.ies ? { ies: options.ies } : {}),
       }),
     ),
   );
@@ -1407,5 +1412,169 @@ describe('client engine: refusal codes and typed event data', () => {
     ok(w.client.resolveAlarm(lost, 'provider confirmed by phone'));
     assert.deepEqual(w.client.openAlarms(lost), []);
     assert.equal(order(w, lost).alarms?.[0]?.settledBy, 'operator');
+  });
+});
+
+describe('client engine: end of test periods (9.1.10.3; state-machines.md C25)', () => {
+  const HOUR = 3_600_000;
+  const test1h: InformationElements = { options: { purpose: 'test', testUntil: at(HOUR) } };
+  const testTimer = (w: World, id: string) => order(w, id).timers.find((t) => t.kind === 'testPeriod');
+  /** complete() without its final runUntilIdle, which would run on to testUntil. */
+  const agree = (w: World, id: string): void => {
+    runTo(w, id, 'OfferReceived');
+    ok(w.sim.apply('client', w.client.accept(id)));
+    runTo(w, id, 'Completed');
+    w.sim.advance(100);
+  };
+
+  test('a test agreement ends at testUntil: Cancelled(withdrawn), nothing sent, typed events; WITHDRAW refused afterwards', () => {
+    const w = world();
+    const id = place(w, { ies: test1h });
+    agree(w, id);
+    assert.equal(order(w, id).agreement?.testUntil, at(HOUR));
+    assert.equal(testTimer(w, id)?.dueAt, T0 + HOUR);
+    assert.equal(w.client.nextDue(), T0 + HOUR);
+    assert.equal(w.client.evict(id).ok, false, 'an order whose test period runs keeps its timer in memory');
+    const sentBefore = w.sim.sentBy('client').length;
+    const eventsBefore = w.sim.events.length;
+    w.sim.advance(T0 + HOUR - 1 - w.clock.now());
+    assert.equal(w.clock.now(), T0 + HOUR - 1);
+    assert.equal(w.client.state(id), 'Completed', 'not a millisecond early');
+    w.sim.advance(10 * HOUR);
+    const rec = order(w, id);
+    assert.equal(rec.fsm.state, 'Cancelled');
+    assert.equal(rec.fsm.cancelReason, 'withdrawn');
+    assert.equal(rec.agreement?.testEndedAt, T0 + HOUR);
+    assert.equal(testTimer(w, id), undefined);
+    assert.equal(w.sim.sentBy('client').length, sentBefore, 'no message exists for it (C25)');
+    const events = w.sim.events.slice(eventsBefore).filter((e) => e.orderId === id);
+    const notice = events.find((e) => e.kind === 'notice' && e.cause === 'testPeriodEnded');
+    assert.equal(notice?.at, T0 + HOUR);
+    assert.deepEqual(notice?.data, { providerOrderId: 'P-A', cancelReason: 'withdrawn', testUntil: at(HOUR) });
+    const transition = events.find((e) => e.kind === 'transition');
+    assert.equal(`${transition?.from}→${transition?.to} ${transition?.cause}`, 'Completed→Cancelled testPeriodEnded');
+    assert.equal(transition?.data?.testUntil, at(HOUR));
+    assert.equal(events.filter((e) => e.kind === 'alarm').length, 0);
+    const refused = w.client.withdraw(id);
+    assert.equal(refused.ok ? undefined : refused.code, 'wrong-state');
+    assert.equal(w.client.evict(id).ok, true, 'finished now');
+  });
+
+  test('an agreement without a test purpose, or for production, has no end', () => {
+    const w = world();
+    const plain = place(w);
+    complete(w, plain);
+    const production = place(w, { ies: { options: { purpose: 'production' } } });
+    complete(w, production);
+    for (const id of [plain, production]) {
+      assert.equal(order(w, id).agreement?.testUntil, undefined);
+      assert.equal(testTimer(w, id), undefined);
+    }
+    w.sim.advance(10 * HOUR);
+    assert.equal(w.client.state(plain), 'Completed');
+    assert.equal(w.client.state(production), 'Completed');
+  });
+
+  test('the timer lives in the order record: it survives snapshot/restore and load(), and fires at once when testUntil passed meanwhile', () => {
+    const w = world();
+    const id = place(w, { ies: test1h });
+    agree(w, id);
+    const snapshot = JSON.parse(JSON.stringify(w.client.snapshot())) as unknown;
+    const record = w.client.order(id);
+    assert.ok(record);
+    w.sim.detach();
+
+    const restored = ClientEngine.restore(snapshot, { clock: w.clock, random: seededRandom(5), localEndpoint: CLIENT });
+    assert.equal(restored.nextDue(), T0 + HOUR);
+    w.clock.set(T0 + 3 * HOUR);
+    const out = restored.tick();
+    assert.equal(restored.state(id), 'Cancelled');
+    assert.equal(restored.order(id)?.fsm.cancelReason, 'withdrawn');
+    assert.equal(out.sends.length, 0);
+    assert.ok(out.events.some((e) => e.kind === 'notice' && e.cause === 'testPeriodEnded'));
+
+    const fresh = new ClientEngine({ clock: w.clock, random: seededRandom(6), localEndpoint: CLIENT });
+    ok(fresh.load(JSON.parse(JSON.stringify(record)) as ClientOrderRecord));
+    assert.equal(fresh.nextDue(), T0 + HOUR, 'loaded with its timer, already due');
+    fresh.tick();
+    assert.equal(fresh.order(id)?.fsm.cancelReason, 'withdrawn');
+    assert.equal(fresh.order(id)?.agreement?.testEndedAt, T0 + 3 * HOUR);
+  });
+
+  test('UPDATE: no purpose keeps testUntil, "test" moves it, "production" clears it (as the server does)', () => {
+    const w = world();
+    const id = place(w, { ies: test1h });
+    agree(w, id);
+    const update = (ies?: InformationElements): void => {
+      ok(w.sim.apply('client', w.client.update(id, { cpd: UPDATED, expectedResponseTime: at(HOUR / 2), ...(ies ? { ies } : {}) })));
+      runTo(w, id, 'OfferReceived');
+      ok(w.sim.apply('client', w.client.accept(id)));
+      runTo(w, id, 'Completed');
+    };
+    update();
+    assert.equal(order(w, id).agreement?.testUntil, at(HOUR), 'no purpose named: still a test');
+    update({ options: { purpose: 'test', testUntil: at(3 * HOUR) } });
+    assert.equal(order(w, id).agreement?.testUntil, at(3 * HOUR));
+    assert.equal(testTimer(w, id)?.dueAt, T0 + 3 * HOUR, 'the timer moved with it');
+    update({ options: { purpose: 'production' } });
+    assert.equal(order(w, id).agreement?.testUntil, undefined);
+    assert.equal(testTimer(w, id), undefined);
+    w.sim.advance(10 * HOUR);
+    assert.equal(w.client.state(id), 'Completed', 'permanent now');
+  });
+
+  test('an UPDATE in flight at testUntil postpones the end; declined, the order ends once the DECLINE is answered', () => {
+    const w = world();
+    const id = place(w, { ies: test1h });
+    agree(w, id);
+    w.sim.advance(T0 + HOUR - 5000 - w.clock.now());
+    ok(w.sim.apply('client', w.client.update(id, { cpd: UPDATED, expectedResponseTime: at(2 * HOUR) })));
+    runTo(w, id, 'OfferReceived');
+    assert.equal(testTimer(w, id), undefined, 'no end while the update cycle runs');
+    w.sim.advance(20_000);
+    assert.equal(w.client.state(id), 'OfferReceived', 'the update cycle goes on past testUntil');
+    // The DECLINE's ACK is held back: the order is Completed again but the DECLINE waits.
+    let holdAck = true;
+    w.network.faults = (p) => {
+      const d = decodeMessage(p.bytes);
+      return holdAck && d.ok && d.message.method === Method.ACK && p.to.port === CLIENT.port ? 'drop' : 'deliver';
+    };
+    ok(w.sim.apply('client', w.client.decline(id)));
+    w.sim.advance(1000);
+    assert.equal(w.client.state(id), 'Completed', 'back on the test agreement, the DECLINE still outstanding');
+    assert.equal(order(w, id).fsm.outstanding?.method, 'DECLINE');
+    holdAck = false;
+    w.sim.advance(10_000);
+    const rec = order(w, id);
+    assert.equal(rec.fsm.state, 'Cancelled', 'the test agreement, whose time has passed, ended once idle');
+    assert.equal(rec.fsm.cancelReason, 'withdrawn');
+    const causes = rec.history.filter((e) => e.kind === 'notice').map((e) => e.cause);
+    assert.deepEqual(causes.slice(-2), ['requestAnswered', 'testPeriodEnded']);
+  });
+
+  test('an outstanding ACTIVATE postpones the end until its answer', () => {
+    const w = world();
+    const id = place(w, { scheduled: true, ies: { options: { activationType: 'scheduled', purpose: 'test', testUntil: at(HOUR) } } });
+    agree(w, id);
+    w.sim.advance(T0 + HOUR - 1000 - w.clock.now());
+    // The first ACTIVATE is lost; its retransmission (2 s later, after testUntil) is answered.
+    let lose = true;
+    w.network.faults = (p) => {
+      const d = decodeMessage(p.bytes);
+      if (lose && d.ok && d.message.method === Method.ACTIVATE) {
+        lose = false;
+        return 'drop';
+      }
+      return 'deliver';
+    };
+    ok(w.sim.apply('client', w.client.activate(id, null)));
+    w.sim.advance(1500);
+    assert.equal(w.client.state(id), 'Completed', 'ACTIVATE outstanding at testUntil');
+    assert.equal(testTimer(w, id), undefined);
+    w.sim.advance(2000);
+    const rec = order(w, id);
+    assert.equal(rec.fsm.cancelReason, 'withdrawn');
+    assert.deepEqual(rec.history.filter((e) => e.kind === 'notice').map((e) => e.cause).slice(-2), ['requestAnswered', 'testPeriodEnded']);
+    assert.deepEqual(w.client.openAlarms(id), []);
   });
 });

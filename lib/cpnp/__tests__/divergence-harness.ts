@@ -51,6 +51,8 @@ export interface Plan {
   after: 'none' | 'update' | 'activate' | 'withdraw';
   /** The server's review of a WITHDRAW / ACTIVATE. */
   review: 'proceed' | 'pending' | 'fail' | 'pendingFail';
+  /** A test agreement (9.1.10.3): purpose "test" with testUntil this long after the start (C25). */
+  testPeriodMs?: number;
 }
 
 export interface World {
@@ -104,6 +106,8 @@ export function randomPlan(random: RandomSource): Plan {
     confirm: pick(['confirm', 'confirm', 'pending', 'refuse'] as const),
     after: pick(['none', 'update', 'activate', 'withdraw', 'withdraw'] as const),
     review: pick(['proceed', 'proceed', 'pending', 'fail', 'pendingFail'] as const),
+    // A third of the orders are test agreements whose end falls anywhere in the flow (C25).
+    ...(draw() < 0.3 ? { testPeriodMs: 1000 + Math.floor(draw() * 120_000) } : {}),
   };
 }
 
@@ -196,7 +200,12 @@ export function runPlan(options: RunOptions): RunResult {
         server: SERVER,
         customerOrderId: 'C-div',
         expectedResponseTime: millisToDateTime(T0 + RESPONSE_WINDOW_MS),
-        ies: { options: { activationType: plan.after === 'activate' ? 'scheduled' : 'permanent' } },
+        ies: {
+          options: {
+            activationType: plan.after === 'activate' ? 'scheduled' : 'permanent',
+            ...(plan.testPeriodMs === undefined ? {} : { purpose: 'test', testUntil: millisToDateTime(T0 + plan.testPeriodMs) }),
+          },
+        },
       }),
     ),
   );

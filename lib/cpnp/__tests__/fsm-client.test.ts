@@ -47,6 +47,7 @@ const SAMPLE: { [K in ClientEventType]: Extract<ClientEvent, { type: K }> } = {
   retriesExhausted: { type: 'retriesExhausted' },
   withdrawalRetryDue: { type: 'withdrawalRetryDue' },
   requeryDue: { type: 'requeryDue' },
+  testPeriodEnded: { type: 'testPeriodEnded' },
 };
 const EVENTS = Object.values(SAMPLE) as ClientEvent[];
 
@@ -267,8 +268,8 @@ const EXPECTED: Record<string, Partial<Record<ClientEventType, ClientState>>> = 
     retransmitTimeout: 'AcceptSent',
     retriesExhausted: 'AcceptSent',
   },
-  Completed: { sendUpdate: 'PQOSent', withdraw: 'Cancelled' },
-  'Completed/scheduled': { sendUpdate: 'PQOSent', withdraw: 'Cancelled', activate: 'Completed' },
+  Completed: { sendUpdate: 'PQOSent', withdraw: 'Cancelled', testPeriodEnded: 'Cancelled' },
+  'Completed/scheduled': { sendUpdate: 'PQOSent', withdraw: 'Cancelled', activate: 'Completed', testPeriodEnded: 'Cancelled' },
   'Completed/ACTIVATE': {
     ackReceived: 'Completed',
     failReceived: 'Completed',
@@ -586,6 +587,22 @@ describe('client FSM: effects and state data', () => {
       assert.equal(out.ok, false);
       if (!out.ok) assert.match(out.rejection.reason, /ACTIVATE still waits/);
     }
+  });
+
+  test('the end of a test period (9.1.10.3, C25): Completed → Cancelled(withdrawn), nothing sent; an outstanding request goes first', () => {
+    for (const name of ['Completed', 'Completed/scheduled']) {
+      const ended = step(FIXTURES[name]!, SAMPLE.testPeriodEnded);
+      assert.deepEqual(ended.next, { state: 'Cancelled', cycle: 'quotation', hasAgreement: false, cancelReason: 'withdrawn' }, name);
+      assert.deepEqual(ended.effects, [{ type: 'notify', what: 'testPeriodEnded' }], name);
+    }
+    for (const name of ['Completed/ACTIVATE', 'Completed/CANCEL', 'Completed/ACTIVATE-unknown']) {
+      const out = transitionClient(FIXTURES[name]!, SAMPLE.testPeriodEnded);
+      assert.equal(out.ok, false, name);
+      if (!out.ok) assert.equal(out.rejection.code, 'busy', name);
+    }
+    // The update cycle that ended with CANCEL gets its answer; then the test period may end.
+    const answered = step(FIXTURES['Completed/CANCEL']!, SAMPLE.ackReceived).next;
+    assert.equal(step(answered, SAMPLE.testPeriodEnded).next.cancelReason, 'withdrawn');
   });
 
   test('WITHDRAW unanswered: alarm, retry cycle no more often than every 60 s, then a fresh WITHDRAW (11.1.2)', () => {

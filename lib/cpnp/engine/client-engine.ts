@@ -194,6 +194,14 @@ export interface ClientAgreement {
   txid: Hex16;
   cycle: 'quotation' | 'update';
   concludedAt: number;
+  /**
+   * 9.1.10.3: the agreement serves testing until this time (negotiation options purpose "test"
+   * and testUntil of the QUOTATION / UPDATE that concluded it; an UPDATE naming "production"
+   * clears it, one naming no purpose keeps it). The order ends then, as the server's does (C25).
+   */
+  testUntil?: DateTime;
+  /** When the test period ended the order (ms). */
+  testEndedAt?: number;
 }
 
 /** The encoded copy of the last message sent in the current transaction (11.4: resent as is). */
@@ -1153,6 +1161,15 @@ export class ClientEngine implements EngineCore {
       case 'requery':
         event = { type: 'requeryDue' };
         break;
+      case 'testPeriod': {
+        // Marked first (a copy: stored records are never changed in place), so that a refused
+        // step can never re-arm the timer again and again.
+        const agreement = draft.agreement;
+        if (agreement !== undefined) draft.agreement = { ...agreement, testEndedAt: this.clock.now() };
+        event = { type: 'testPeriodEnded' };
+        ctx.data = agreement?.testUntil === undefined ? {} : { testUntil: agreement.testUntil };
+        break;
+      }
       case 'retransmit': {
         const fired = onRetransmitFired(timer, this.clock.now(), this.config.timers);
         if (fired.action === 'retransmit') {
@@ -1224,6 +1241,13 @@ export class ClientEngine implements EngineCore {
     if (from === 'AcceptSent' && ctx.cause === 'ackReceived' && draft.offer !== undefined) {
       // The ACK concluded the agreement (9.2.6): the offer's CPD and nonce are now the order's,
       // before the effects run (a cancel requested meanwhile withdraws it at once, C23).
+      // 9.1.10.3: the cycle's own request decides the test period, exactly as on the server
+      // (C25): purpose "test" sets or moves testUntil, "production" clears it, and an UPDATE that
+      // names no purpose keeps the one of the agreement it replaces.
+      const update = draft.fsm.cycle === 'update';
+      const options = (update ? draft.update : draft.request)?.ies?.options;
+      const previous = update ? draft.agreement?.testUntil : undefined;
+      const testUntil = options?.purpose === undefined ? previous : options.purpose === 'test' ? options.testUntil : undefined;
       draft.agreement = {
         cpd: draft.offer.cpd,
         providerOrderId: draft.offer.providerOrderId,
@@ -1231,6 +1255,7 @@ export class ClientEngine implements EngineCore {
         txid: draft.offer.txid,
         cycle: draft.fsm.cycle,
         concludedAt: this.clock.now(),
+        ...(testUntil === undefined ? {} : { testUntil }),
       };
       draft.nonce = draft.offer.nonce;
       draft.providerOrderId = draft.offer.providerOrderId;
@@ -1288,6 +1313,7 @@ export class ClientEngine implements EngineCore {
       ...(rec.fsm.cancelReason === undefined ? {} : { cancelReason: rec.fsm.cancelReason }),
       ...(rec.fsm.activation === undefined ? {} : { activation: clone(rec.fsm.activation) }),
       ...(rec.groupId === undefined ? {} : { groupId: rec.groupId }),
+      ...(rec.agreement?.testUntil === undefined ? {} : { testUntil: rec.agreement.testUntil }),
     };
   }
 
@@ -1398,6 +1424,25 @@ export class ClientEngine implements EngineCore {
       default:
         draft.timers = setDeadline(draft.timers, timer, at);
     }
+  }
+
+  /**
+   * Keeps the order's testPeriod timer in line with its agreement (9.1.10.3, C25): armed at
+   * testUntil while the order rests in Completed with no request waiting for an answer, absent
+   * otherwise. An UPDATE cycle in progress (or the ACTIVATE, CANCEL or DECLINE still outstanding)
+   * thus postpones the end until it finishes: a new agreement for production has none, a failed
+   * UPDATE falls back to the test agreement, whose timer, if its time passed, fires at the next
+   * tick. The timer lives in the record's timers, so snapshot and load keep it.
+   */
+  private syncTestPeriod(rec: ClientOrderRecord): void {
+    const testUntil = rec.agreement?.testEndedAt === undefined ? rec.agreement?.testUntil : undefined;
+    const current = findTimer(rec.timers, 'testPeriod');
+    if (testUntil === undefined || rec.fsm.state !== 'Completed' || rec.fsm.outstanding !== undefined) {
+      if (current !== undefined) rec.timers = cancelTimer(rec.timers, 'testPeriod');
+      return;
+    }
+    const dueAt = dateTimeToMillis(testUntil);
+    if (current?.dueAt !== dueAt) rec.timers = setTimer(rec.timers, { kind: 'testPeriod', dueAt, attempt: 0 });
   }
 
   /** The 4-tuple of a new transaction: the client half is UNKNOWN_LOCAL while `local` is. */
@@ -1600,6 +1645,7 @@ export class ClientEngine implements EngineCore {
     this.remember(id);
     const previous = this.orderMap.get(id);
     if (previous !== undefined) this.unindex(previous);
+    this.syncTestPeriod(rec);
     // The history is the order's audit trail (kind, cause, states, method, detail); the typed
     // `data` goes to the application with the events and is not copied here.
     for (const e of local.events) {

@@ -128,6 +128,8 @@ export interface EngineEventData {
   activationSchedule?: ActivationSchedule;
   /** Parallel negotiation (8.10): the group the order belongs to. */
   groupId?: string;
+  /** A test agreement (9.1.10.3): when its test period ends (client side, C25). */
+  testUntil?: DateTime;
 }
 
 export interface EngineOutput {

@@ -47,7 +47,9 @@
  *   +------------------+
  *
  * Labels are the message sent (QUOTATION/UPDATE, PROCESSING after an OFFER, ACCEPT, DECLINE,
- * CANCEL, WITHDRAW) or received (PROCESSING, OFFER, FAIL, ACK). The full table, including
+ * CANCEL, WITHDRAW) or received (PROCESSING, OFFER, FAIL, ACK). Not drawn: Completed →
+ * Cancelled(withdrawn) at the end of a test period (9.1.10.3, testPeriodEnded, C25), which
+ * sends nothing because the server ends its copy at the same time. The full table, including
  * timers and the clarifications of the figure, is CLIENT_TRANSITIONS below and is explained
  * in docs/state-machines.md. Key clarification: an UPDATE cycle that ends without a new
  * agreement (FAIL, DECLINE, CANCEL, timeout) returns to Completed with the old agreement
@@ -133,7 +135,8 @@ export type ClientNotice =
   | 'requestFailed' // a FAIL answered such a request
   | 'requestUnanswered' // retries exhausted for such a request
   | 'cancelDeferred' // cancel while an ACCEPT is outstanding: the ACCEPT's answer decides (C23)
-  | 'outcomeKnown'; // a final answer settled a request whose outcome was unknown (C10)
+  | 'outcomeKnown' // a final answer settled a request whose outcome was unknown (C10)
+  | 'testPeriodEnded'; // a test agreement reached its testUntil and ended (9.1.10.3, C25)
 
 export type ClientEffect =
   | SendEffect
@@ -185,7 +188,9 @@ export type ClientEvent =
       requery?: boolean;
     }
   | { type: 'withdrawalRetryDue' }
-  | { type: 'requeryDue' }; // re-send a pending or unknown request (C9, C10); also an operator's "retry now"
+  | { type: 'requeryDue' } // re-send a pending or unknown request (C9, C10); also an operator's "retry now"
+  /** 9.1.10.3: the agreement was negotiated for testing until a date (testUntil), now past (C25). */
+  | { type: 'testPeriodEnded' };
 
 export type ClientEventType = ClientEvent['type'];
 
@@ -215,6 +220,7 @@ export const CLIENT_EVENT_TYPES = [
   'retriesExhausted',
   'withdrawalRetryDue',
   'requeryDue',
+  'testPeriodEnded',
 ] as const satisfies readonly ClientEventType[];
 
 export type ClientOutcome = Outcome<ClientOrderState, ClientEffect, ClientState>;
@@ -735,6 +741,22 @@ export const CLIENT_TRANSITIONS: Table = {
         return {
           next: { ...order, outstanding: outstanding('ACTIVATE', event.schedule) },
           effects: [send('ACTIVATE', { activationSchedule: event.schedule }), start('retransmit')],
+        };
+      },
+    },
+    testPeriodEnded: {
+      to: ['Cancelled'],
+      rfc: '9.1.10.3 (setup for testing purposes during a limited period; an UPDATE makes it permanent); C25',
+      // The server withdraws the test agreement at testUntil as a WITHDRAW would (11.2.2), and no
+      // message exists for it, so the client ends its own copy at the same time and sends
+      // nothing. A request still waiting for its answer (ACTIVATE, or the CANCEL / DECLINE that
+      // ended an UPDATE cycle) goes first: the engine fires this once the order is idle again.
+      apply: (order) => {
+        const busy = idle(order);
+        if (busy) return busy;
+        return {
+          next: { state: 'Cancelled', cycle: order.cycle, hasAgreement: false, cancelReason: 'withdrawn' },
+          effects: [notify('testPeriodEnded')],
         };
       },
     },

@@ -16,6 +16,7 @@ import { Simulation } from '../../cpnp/engine/simulation';
 import type { InformationElements } from '../../cpnp/information-elements';
 import type { CpnpMessage } from '../../cpnp/message';
 import { Method, methodName } from '../../cpnp/method';
+import { millisToDateTime } from '../../cpnp/date-time';
 import { seededRandom } from '../../cpnp/random';
 import { MemoryNetwork } from '../../cpnp/transport/memory';
 import type { Endpoint } from '../../cpnp/transport/transport';
@@ -390,4 +391,26 @@ describe('cascaded negotiation (RFC 8921 8.8, Figure 7), three engines', () => {
       assert.deepEqual(w.a.decision.ledger.available('west'), { inMbps: 9900, outMbps: 9900 });
     });
   }
+
+  it('a test agreement (purpose "test", testUntil) ends on all three at testUntil: no message, no alarm (9.1.10.3, C25)', () => {
+    const w = new World();
+    const testUntil = millisToDateTime(T0 + 1_800_000);
+    w.quote({ options: { purpose: 'test', testUntil } });
+    w.run(() => w.customerState() === 'OfferProcessing');
+    assert.ok(w.sim.apply('customer', w.customer.accept(ORDER)).ok);
+    w.run(() => w.customerState() === 'Completed');
+    const sent = w.sim.sends.length;
+    w.sim.runUntilIdle({ maxTimeMs: 3_600_000 });
+    assert.deepEqual(w.trace(), FIGURE_7);
+    assert.equal(w.sim.sends.length, sent, 'nothing is sent for the end of a test period');
+    const [child] = w.a.coordinator.childrenOf(w.parent().id);
+    assert.equal(w.a.client.order(child?.childId ?? '')?.agreement?.testUntil, testUntil, 'the child inherits the test period');
+    const ended = [w.customer.order(ORDER)?.fsm, w.parent().fsm, w.a.client.order(child?.childId ?? '')?.fsm, w.bOrders()[0]?.fsm];
+    assert.deepEqual(ended.map((f) => `${f?.state}(${f?.cancelReason})`), Array(4).fill('Cancelled(withdrawn)'));
+    assert.equal(child?.status, 'withdrawn');
+    assert.ok(w.sim.events.some((e) => e.cause === 'cascade:child-test-period-ended'));
+    assert.deepEqual(w.sim.events.filter((e) => e.kind === 'alarm').map((e) => `${e.simNode} ${e.cause}`), []);
+    assert.deepEqual(w.a.decision.ledger.available('west'), { inMbps: 10000, outMbps: 10000 });
+    assert.deepEqual(w.bDecision.ledger.available('oslo'), { inMbps: 800, outMbps: 800 });
+  });
 });
