@@ -10,14 +10,15 @@ import { isSequenceNumber } from './sequence';
 
 /** Listed in the order timers that fall due together are handled: deadlines end an order, so
  * they go before a retransmission that would be pointless afterwards. */
-export const TIMER_KINDS = ['expectedResponse', 'expectedOffer', 'validityOffer', 'withdrawRetry', 'retransmit'] as const;
+export const TIMER_KINDS = ['expectedResponse', 'expectedOffer', 'validityOffer', 'withdrawRetry', 'requery', 'retransmit'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 export interface Timer {
   readonly kind: TimerKind;
   /** Epoch milliseconds. */
   readonly dueAt: number;
-  /** retransmit: retransmissions already made; withdrawRetry: withdrawal cycles already made. */
+  /** retransmit: retransmissions already made; withdrawRetry: withdrawal cycles already made;
+   * requery (client): re-query rounds already made for a request whose answer is pending or unknown. */
   readonly attempt: number;
   /** retransmit only: the sequence number of the message, reused by every copy (11.1.1, 11.4). */
   readonly seq?: number;

@@ -18,7 +18,7 @@ import { Method, methodName, type MethodName } from '../method';
 import { seededRandom } from '../random';
 import { MemoryNetwork, type FaultFunction } from '../transport/memory';
 import type { Endpoint, Inbound } from '../transport/transport';
-import { ClientEngine, type ClientEngineDeps, type ClientOrderRecord } from '../engine/client-engine';
+import { ClientEngine, type ClientEngineDeps, type ClientOrderRecord, type CommandResult } from '../engine/client-engine';
 import { emptyOutput, type EngineCore, type EngineOutput } from '../engine/output';
 import { Simulation } from '../engine/simulation';
 
@@ -435,9 +435,14 @@ describe('client engine: DECLINE, WITHDRAW, UPDATE, ACTIVATE (Figures 13-16)', (
     assert.equal(withdraw.providerOrderId, 'P-A');
     assert.deepEqual(withdraw.cpd, OFFERED);
     const pending = order(w, id).fsm.outstanding;
-    assert.deepEqual(pending, { method: 'WITHDRAW', retransmitting: false }, 'interim PROCESSING stops retransmission');
-    w.sim.advance(60_000);
+    assert.deepEqual(pending, { method: 'WITHDRAW', retransmitting: false, interim: 1 }, 'interim PROCESSING stops retransmission');
+    w.sim.advance(59_000);
     assert.equal(clientSends(w, 'WITHDRAW').length, 1);
+    // C9: the request keeps a deadline: re-sent (same bytes) after the re-query interval.
+    w.sim.advance(1_000);
+    const copies = clientSends(w, 'WITHDRAW');
+    assert.equal(copies.length, 2);
+    assert.deepEqual(copies[1]?.bytes, copies[0]?.bytes);
     w.sim.apply('A', w.a.push(CLIENT, w.a.reply(withdraw, { method: Method.ACK, providerOrderId: 'P-A', cpd: [] })));
     w.sim.runUntilIdle();
     assert.equal(order(w, id).fsm.outstanding, undefined);
@@ -624,9 +629,11 @@ describe('client engine: answers the state machine expects in states Table 5 did
     const { id } = updateOffered(w);
     ok(w.sim.apply('client', w.client.cancel(id)));
     w.sim.advance(100);
-    assert.deepEqual(order(w, id).fsm.outstanding, { method: 'CANCEL', retransmitting: false });
-    w.sim.advance(60_000);
+    assert.deepEqual(order(w, id).fsm.outstanding, { method: 'CANCEL', retransmitting: false, interim: 1 });
+    w.sim.advance(59_000);
     assert.equal(clientSends(w, 'CANCEL').length, 1);
+    w.sim.advance(1_000);
+    assert.equal(clientSends(w, 'CANCEL').length, 2, 'C9: re-queried after the interval');
     assert.ok(cancel);
     w.sim.apply('A', w.a.push(CLIENT, w.a.reply(cancel, { method: Method.ACK, providerOrderId: 'P-A', cpd: UPDATED })));
     w.sim.runUntilIdle();
@@ -865,16 +872,6 @@ describe('client engine: CANCEL in every cancellable state', () => {
       },
       pid: true,
     },
-    {
-      state: 'AcceptSent',
-      reach: (w, id) => {
-        w.a.handlers.ACCEPT = () => [];
-        runTo(w, id, 'OfferReceived');
-        ok(w.sim.apply('client', w.client.accept(id)));
-        w.sim.advance(50);
-      },
-      pid: true,
-    },
   ];
   for (const c of cases) {
     test(`${c.state}: CANCEL in the same transaction, ACK closes it`, () => {
@@ -897,6 +894,23 @@ describe('client engine: CANCEL in every cancellable state', () => {
       assert.equal(clientSends(w, 'CANCEL').length, 1);
     });
   }
+
+  test('AcceptSent: no CANCEL crosses the ACK (C23); the ACCEPT\'s answer decides, an agreement is withdrawn at once', () => {
+    const w = world();
+    const id = place(w);
+    runTo(w, id, 'OfferReceived');
+    ok(w.sim.apply('client', w.client.accept(id)));
+    ok(w.sim.apply('client', w.client.cancel(id)));
+    assert.equal(w.client.state(id), 'AcceptSent');
+    assert.equal(order(w, id).fsm.cancelRequested, true);
+    const again = w.client.cancel(id);
+    assert.equal(again.ok, false);
+    if (!again.ok) assert.equal(again.code, 'cancel-pending');
+    w.sim.runUntilIdle();
+    assert.equal(clientSends(w, 'CANCEL').length, 0);
+    assert.equal(clientSends(w, 'WITHDRAW').length, 1);
+    assert.equal(order(w, id).fsm.cancelReason, 'withdrawn');
+  });
 
   test('Completed: CANCEL is refused and nothing changes', () => {
     const w = world();
@@ -1289,5 +1303,109 @@ describe('client engine: property — lossy network', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('client engine: section 13 checks on the Provider Order Identifier', () => {
+  test('fixed once known: a later message with another one is dropped (UPDATE cycle included)', () => {
+    const w = world();
+    const id = place(w);
+    complete(w, id);
+    w.a.handlers.UPDATE = (m, s) => [s.reply(m, { method: Method.PROCESSING, providerOrderId: 'P-SWAPPED' })];
+    ok(w.sim.apply('client', w.client.update(id, { cpd: UPDATED, expectedResponseTime: at(VALID_FOR) })));
+    w.sim.advance(100);
+    assert.equal(order(w, id).providerOrderId, 'P-A');
+    assert.equal(w.client.state(id), 'PQOSent', 'the swapped PROCESSING was not processed');
+    assert.ok((w.client.stats().dropped.providerOrderId ?? 0) >= 1);
+  });
+
+  test('never one of our own customer order identifiers', () => {
+    const w = world();
+    const other = ok(w.client.createOrder({ cpd: REQUESTED, server: SERVER_B, customerOrderId: 'C-mine' }));
+    w.a.handlers.QUOTATION = (m, s) => [s.reply(m, { method: Method.PROCESSING, providerOrderId: other })];
+    const id = place(w);
+    w.sim.advance(100);
+    assert.equal(w.client.state(id), 'PQOSent');
+    assert.equal(order(w, id).providerOrderId, undefined);
+    assert.equal(w.client.stats().dropped.providerOrderId, 1);
+  });
+});
+
+describe('client engine: refusal codes and typed event data', () => {
+  const code = (result: CommandResult): string | undefined => (result.ok ? undefined : result.code);
+
+  test('every refusal carries a machine-readable code; the command-rejected event carries it too', () => {
+    const w = world();
+    assert.equal(code(w.client.accept('C-none')), 'unknown-order');
+    const id = place(w, { id: 'C-codes' });
+    assert.equal(code(w.client.createOrder({ cpd: REQUESTED, server: SERVER_A, customerOrderId: 'C-codes' })), 'duplicate-order');
+    assert.equal(code(w.client.createOrder({ cpd: REQUESTED, server: SERVER_A, expectedResponseTime: 'soon' as DateTime })), 'invalid-input');
+    assert.equal(code(w.client.withdraw(id)), 'wrong-state');
+    assert.equal(code(w.client.grantMoreTime(id)), 'wrong-state');
+    runTo(w, id, 'OfferReceived');
+    w.sim.advance(VALID_FOR + 1000);
+    const late = w.client.accept(id);
+    assert.equal(code(late), 'offer-expired');
+    const rejected = late.events.find((e) => e.kind === 'command-rejected');
+    assert.equal(rejected?.data?.refusal, 'offer-expired');
+    const v = world();
+    const s = place(v, { scheduled: true });
+    runTo(v, s, 'OfferReceived');
+    ok(v.sim.apply('client', v.client.accept(s)));
+    runTo(v, s, 'Completed');
+    v.a.handlers.ACTIVATE = () => [];
+    ok(v.sim.apply('client', v.client.activate(s, null)));
+    assert.equal(code(v.client.withdraw(s)), 'busy');
+    const plain = place(v);
+    complete(v, plain);
+    assert.equal(code(v.client.activate(plain, null)), 'not-scheduled');
+  });
+
+  test('grantMoreTime bounds: in the future, never after the time asked for; refuse without a request: no-time-request', () => {
+    const w = world();
+    w.a.handlers = standardHandlers({ offerNow: false });
+    const id = place(w);
+    runTo(w, id, 'ServerProcessing');
+    assert.equal(code(w.client.refuseMoreTime(id)), 'no-time-request');
+    const asked = at(2 * VALID_FOR);
+    const txid = order(w, id).session?.txid ?? '';
+    w.sim.apply('A', w.a.push(CLIENT, w.a.reply({ txid, customerOrderId: id }, { method: Method.PROCESSING, providerOrderId: 'P-A', expectedOfferTime: asked, processingSubcode: 1 })));
+    w.sim.advance(100);
+    assert.equal(order(w, id).fsm.moreTimeRequested, asked);
+    assert.equal(code(w.client.grantMoreTime(id, at(3 * VALID_FOR))), 'bad-time');
+    assert.equal(code(w.client.grantMoreTime(id, at(-1000))), 'bad-time');
+    const notice = w.sim.events.find((e) => e.cause === 'decideMoreTime');
+    assert.equal(notice?.data?.expectedOfferTime, asked);
+    assert.equal(notice?.data?.processingSubcode, 1);
+    ok(w.client.grantMoreTime(id, at(VALID_FOR)));
+  });
+
+  test('events carry typed data: offer (CPD, validity, diff), FAIL status, DECLINE reasons, alarms', () => {
+    const w = world();
+    const id = place(w);
+    runTo(w, id, 'OfferReceived');
+    const offer = w.sim.events.find((e) => e.kind === 'offer');
+    assert.deepEqual(offer?.data?.offeredCpd, OFFERED);
+    assert.equal(offer?.data?.validityOfferTime, at(VALID_FOR));
+    assert.equal(offer?.data?.providerOrderId, 'P-A');
+    assert.ok(offer?.data?.offerDiff !== undefined && typeof offer.data.offerDiff.overall === 'string');
+    const declined = w.sim.apply('client', w.client.decline(id, [2, 3]));
+    assert.deepEqual(declined.events.find((e) => e.kind === 'sent')?.data?.declineReasons, [2, 3]);
+    w.a.handlers.QUOTATION = (m, s) => [s.reply(m, { method: Method.FAIL, providerOrderId: 'P-A', statusCode: 5 })];
+    const f = place(w);
+    w.sim.runUntilIdle();
+    const fail = w.sim.events.find((e) => e.kind === 'received' && e.orderId === f && e.method === 'FAIL');
+    assert.equal(fail?.data?.statusCode, 5);
+    const lost = place(w, { server: SERVER_B });
+    runTo(w, lost, 'OfferReceived');
+    w.b.handlers.ACCEPT = () => [];
+    ok(w.sim.apply('client', w.client.accept(lost)));
+    w.sim.advance(40_000);
+    const alarm = w.sim.events.find((e) => e.kind === 'alarm' && e.orderId === lost);
+    assert.equal(alarm?.data?.alarm, 'acceptUnanswered');
+    assert.deepEqual(w.client.openAlarms(lost).map((a) => a.kind), ['acceptUnanswered']);
+    ok(w.client.resolveAlarm(lost, 'provider confirmed by phone'));
+    assert.deepEqual(w.client.openAlarms(lost), []);
+    assert.equal(order(w, lost).alarms?.[0]?.settledBy, 'operator');
   });
 });

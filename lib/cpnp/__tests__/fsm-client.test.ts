@@ -46,6 +46,7 @@ const SAMPLE: { [K in ClientEventType]: Extract<ClientEvent, { type: K }> } = {
   retransmitTimeout: { type: 'retransmitTimeout' },
   retriesExhausted: { type: 'retriesExhausted' },
   withdrawalRetryDue: { type: 'withdrawalRetryDue' },
+  requeryDue: { type: 'requeryDue' },
 };
 const EVENTS = Object.values(SAMPLE) as ClientEvent[];
 
@@ -96,7 +97,7 @@ const FIXTURES: Record<string, ClientOrderState> = {
     cycle: 'quotation',
     hasAgreement: false,
     terms: {},
-    outstanding: { method: 'ACCEPT', retransmitting: false },
+    outstanding: { method: 'ACCEPT', retransmitting: false, interim: 1 },
   },
   'AcceptSent/update': {
     state: 'AcceptSent',
@@ -149,6 +150,21 @@ const FIXTURES: Record<string, ClientOrderState> = {
     hasAgreement: false,
     cancelReason: 'cancelled',
     outstanding: { method: 'CANCEL', retransmitting: true },
+  },
+  'Cancelled/CANCEL-interim': {
+    state: 'Cancelled',
+    cycle: 'quotation',
+    hasAgreement: false,
+    cancelReason: 'cancelled',
+    outstanding: { method: 'CANCEL', retransmitting: false, interim: 1 },
+  },
+  'Completed/ACTIVATE-unknown': {
+    state: 'Completed',
+    cycle: 'quotation',
+    hasAgreement: true,
+    activationType: 'scheduled',
+    activation: { status: 'inactive' },
+    outstanding: { method: 'ACTIVATE', retransmitting: false, activationSchedule: null, unknown: true },
   },
 };
 
@@ -231,24 +247,25 @@ const EXPECTED: Record<string, Partial<Record<ClientEventType, ClientState>>> = 
     ackReceived: 'Completed',
     processingReceived: 'AcceptSent',
     failReceived: 'Cancelled',
-    cancel: 'Cancelled',
+    cancel: 'AcceptSent',
     retransmitTimeout: 'AcceptSent',
-    retriesExhausted: 'Cancelled',
+    retriesExhausted: 'AcceptSent',
   },
   'AcceptSent/interim': {
     ackReceived: 'Completed',
     processingReceived: 'AcceptSent',
     failReceived: 'Cancelled',
-    cancel: 'Cancelled',
-    retriesExhausted: 'Cancelled',
+    cancel: 'AcceptSent',
+    retriesExhausted: 'AcceptSent',
+    requeryDue: 'AcceptSent',
   },
   'AcceptSent/update': {
     ackReceived: 'Completed',
     processingReceived: 'AcceptSent',
     failReceived: 'Completed',
-    cancel: 'Completed',
+    cancel: 'AcceptSent',
     retransmitTimeout: 'AcceptSent',
-    retriesExhausted: 'Completed',
+    retriesExhausted: 'AcceptSent',
   },
   Completed: { sendUpdate: 'PQOSent', withdraw: 'Cancelled' },
   'Completed/scheduled': { sendUpdate: 'PQOSent', withdraw: 'Cancelled', activate: 'Completed' },
@@ -284,6 +301,22 @@ const EXPECTED: Record<string, Partial<Record<ClientEventType, ClientState>>> = 
     stopRetrying: 'Cancelled',
     withdrawalRetryDue: 'Cancelled',
   },
+  'Cancelled/CANCEL-interim': {
+    ackReceived: 'Cancelled',
+    failReceived: 'Cancelled',
+    processingReceived: 'Cancelled',
+    retriesExhausted: 'Cancelled',
+    stopRetrying: 'Cancelled',
+    requeryDue: 'Cancelled',
+  },
+  'Completed/ACTIVATE-unknown': {
+    ackReceived: 'Completed',
+    failReceived: 'Completed',
+    processingReceived: 'Completed',
+    retriesExhausted: 'Completed',
+    stopRetrying: 'Completed',
+    requeryDue: 'Completed',
+  },
   'Cancelled/CANCEL': {
     ackReceived: 'Cancelled',
     failReceived: 'Cancelled',
@@ -305,6 +338,7 @@ const EXPECTED_ALARMS: Record<string, Partial<Record<ClientEventType, AlarmEffec
   'AcceptSent/interim': { retriesExhausted: ['acceptUnanswered'] },
   'AcceptSent/update': { retriesExhausted: ['acceptUnanswered'] },
   'Completed/ACTIVATE': { retriesExhausted: ['activationUnanswered'] },
+  'Completed/ACTIVATE-unknown': { retriesExhausted: ['activationUnanswered'], processingReceived: [] },
   'Cancelled/WITHDRAW': { retriesExhausted: ['withdrawalUnanswered'], failReceived: ['withdrawalRefused'] },
   'Cancelled/WITHDRAW-wait': { failReceived: ['withdrawalRefused'] },
 };
@@ -564,6 +598,7 @@ describe('client FSM: effects and state data', () => {
     const exhausted = step(resent.next, SAMPLE.retriesExhausted);
     assert.deepEqual(exhausted.effects, [
       { type: 'cancelTimer', timer: 'retransmit' },
+      { type: 'cancelTimer', timer: 'requery' },
       { type: 'alarm', reason: 'withdrawalUnanswered' },
       { type: 'startTimer', timer: 'withdrawalRetry', minDelaySeconds: 60, preferredDelaySeconds: 300 },
     ]);
@@ -583,6 +618,7 @@ describe('client FSM: effects and state data', () => {
     const { next, effects } = step(resent.next, SAMPLE.retriesExhausted);
     assert.deepEqual(effects, [
       { type: 'cancelTimer', timer: 'retransmit' },
+      { type: 'cancelTimer', timer: 'requery' },
       { type: 'alarm', reason: 'activationUnanswered' },
       { type: 'notify', what: 'requestUnanswered' },
     ]);
@@ -594,10 +630,44 @@ describe('client FSM: effects and state data', () => {
     assert.ok(!stopped.effects.some((e) => e.type === 'alarm'));
   });
 
-  test('ACCEPT unanswered after the last retry: the order ends with an alarm', () => {
-    const { next, effects } = step(FIXTURES.AcceptSent!, SAMPLE.retriesExhausted);
-    assert.equal(next.cancelReason, 'timeout');
+  test('ACCEPT unanswered after the last retry (C10): outcome unknown, alarm once, re-queried, a late ACK is the truth', () => {
+    const { next, effects } = step(FIXTURES.AcceptSent!, { type: 'retriesExhausted', requery: true });
+    assert.equal(next.state, 'AcceptSent');
+    assert.deepEqual(next.outstanding, { method: 'ACCEPT', retransmitting: false, unknown: true });
     assert.ok(effects.some((e) => e.type === 'alarm' && e.reason === 'acceptUnanswered'));
+    assert.ok(effects.some((e) => e.type === 'startTimer' && e.timer === 'requery'));
+    const again = step(next, SAMPLE.requeryDue);
+    assert.deepEqual(sends(again.effects), [{ type: 'send', method: 'ACCEPT', retransmission: true }]);
+    const second = step(again.next, { type: 'retriesExhausted' });
+    assert.ok(!second.effects.some((e) => e.type === 'alarm'), 'the alarm is raised once');
+    assert.ok(!second.effects.some((e) => e.type === 'startTimer'), 'no more rounds when the runtime says so');
+    const late = step(second.next, SAMPLE.ackReceived);
+    assert.equal(late.next.state, 'Completed');
+    assert.ok(late.effects.some((e) => e.type === 'notify' && e.what === 'outcomeKnown'));
+  });
+
+  test('interim PROCESSING keeps a deadline (C9): re-query later, overdue after the allowed rounds', () => {
+    const interim = step(FIXTURES.AcceptSent!, SAMPLE.processingReceived);
+    assert.deepEqual(interim.next.outstanding, { method: 'ACCEPT', retransmitting: false, interim: 1 });
+    assert.ok(interim.effects.some((e) => e.type === 'startTimer' && e.timer === 'requery'));
+    const overdue = step(interim.next, { type: 'processingReceived', overdue: true });
+    assert.equal(overdue.next.outstanding?.unknown, true);
+    assert.ok(overdue.effects.some((e) => e.type === 'alarm' && e.reason === 'answerOverdue'));
+  });
+
+  test('cancel while the ACCEPT is outstanding (C23): no CANCEL on the wire; an ACK then withdraws the agreement', () => {
+    const deferred = step(FIXTURES.AcceptSent!, SAMPLE.cancel);
+    assert.equal(deferred.next.cancelRequested, true);
+    assert.deepEqual(sends(deferred.effects), []);
+    const acked = step(deferred.next, SAMPLE.ackReceived);
+    assert.equal(acked.next.state, 'Cancelled');
+    assert.equal(acked.next.cancelReason, 'withdrawn');
+    assert.deepEqual(sends(acked.effects), [{ type: 'send', method: 'WITHDRAW' }]);
+    const failed = step(deferred.next, SAMPLE.failReceived);
+    assert.equal(failed.next.cancelReason, 'failed');
+    const update = step(step(FIXTURES['AcceptSent/update']!, SAMPLE.cancel).next, SAMPLE.ackReceived);
+    assert.equal(update.next.state, 'Completed');
+    assert.ok(update.effects.some((e) => e.type === 'alarm' && e.reason === 'cancelTooLate'));
   });
 
   test('isMoreTimeRequest tells time-extension requests from the first PROCESSING', () => {

@@ -253,7 +253,12 @@ function assertInvariants(run: RunOutcome): void {
   assert.equal(clientProcessed, [...received].filter((k) => k.startsWith('client|')).length);
   const rec = run.client.order(run.id);
   assert.ok(rec);
-  assert.equal(rec.fsm.outstanding, undefined, 'no request left outstanding at the client');
+  // A request may stay outstanding only as an explicit unknown outcome carrying an open alarm
+  // (docs/state-machines.md C10): never silently.
+  if (rec.fsm.outstanding !== undefined) {
+    assert.equal(rec.fsm.outstanding.unknown, true, 'no request left outstanding at the client unless its outcome is unknown');
+    assert.ok(run.client.openAlarms(run.id).length > 0, 'an unknown outcome carries an open alarm');
+  }
   assert.equal(run.sim.nextDue(), undefined);
   // Each state change of the server happens once per transaction.
   const history = (run.server.listOrders()[0]?.history ?? [])
@@ -513,7 +518,9 @@ type Verdict =
   /** The quotation cycle failed at both ends (timeout / expiry / CANCEL). */
   | 'quotation-failed'
   /** The server concluded an agreement whose ACK the client never got (11.1.1: alarm acceptUnanswered). */
-  | 'agreement-unknown-to-client';
+  | 'agreement-unknown-to-client'
+  /** Every re-query of an unanswered ACCEPT went unanswered: the order shows the unknown outcome with its alarm (C10). */
+  | 'accept-unknown-alarmed';
 
 /**
  * Classifies the end of a run and asserts that it is one of the outcomes RFC 8921 allows. The
@@ -525,6 +532,11 @@ function classify(run: RunOutcome): Verdict {
   assert.ok(rec);
   const order = run.server.listOrders()[0];
   assert.ok(run.server.listOrders().length <= 1, 'never two orders for one QUOTATION');
+  if (rec.fsm.state === 'AcceptSent') {
+    assert.equal(rec.fsm.outstanding?.unknown, true);
+    assert.ok(run.client.openAlarms(run.id).some((a) => a.kind === 'acceptUnanswered'));
+    return 'accept-unknown-alarmed';
+  }
   assert.equal(rec.fsm.state, 'Cancelled');
   const alarms = new Set(run.sim.events.filter((e) => e.kind === 'alarm').map((e) => e.cause));
   const notices = run.sim.events.filter((e) => e.simNode === 'client' && e.kind === 'notice').map((e) => e.cause);

@@ -10,9 +10,11 @@
 import type { Clock } from '../clock';
 import { decodeMessage, encodeMessage } from '../codec';
 import type { Cpd } from '../cpd/types';
-import { isDateTime, type DateTime } from '../date-time';
+import { dateTimeToMillis, isDateTime, type DateTime } from '../date-time';
 import type { DeclineReasonValue } from '../decline-reason';
-import type { ActivationStatus, SendEffect } from '../fsm/events';
+import { diffCpd } from '../cpd/diff';
+import type { ActivationStatus, AlarmKind, SendEffect } from '../fsm/events';
+import type { ProcessingSubcodeValue } from '../processing-subcode';
 import {
   clientOrderProblems,
   createClientOrder,
@@ -30,6 +32,7 @@ import type { ActivationType, InformationElements } from '../information-element
 import { CPNP_VERSION, type ActivationSchedule, type CpnpMessage, type Hex16 } from '../message';
 import { Method, methodName, type MethodName } from '../method';
 import type { RandomSource } from '../random';
+import { StatusCode } from '../status-code';
 import {
   acceptIncoming,
   answerRetransmission,
@@ -43,6 +46,7 @@ import {
 import {
   cancelTimer,
   dueTimers,
+  findTimer,
   nextDue as firstTimer,
   onRetransmitFired,
   scheduleRetransmit,
@@ -58,7 +62,8 @@ import {
 import type { Endpoint, Inbound } from '../transport/transport';
 import { validateOnClient, type ClientCandidate } from '../validation/client-table';
 import { normalizeAddress, type PeerTuple, type Transport } from '../validation/peer';
-import { emptyOutput, type EngineCore, type EngineEvent, type EngineEventKind, type EngineOutput } from './output';
+import { TimerQueue } from './timer-queue';
+import { emptyOutput, type EngineCore, type EngineEvent, type EngineEventData, type EngineEventKind, type EngineOutput } from './output';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -71,7 +76,67 @@ export interface ClientEngineConfig {
   autoProcessOffer: boolean;
   /** Events kept per order in its history (oldest dropped first). */
   historyLimit: number;
+  /**
+   * Re-query of a request that got an interim PROCESSING or went unanswered (C9, C10): it is
+   * re-sent (same bytes) every `intervalMs`, at most `maxRounds` times; then the order keeps its
+   * alarm until an answer or an operator (requery, resolveAlarm) settles it.
+   */
+  requery: { intervalMs: number; maxRounds: number };
+  /**
+   * More time (9.2.2, 11.1.1): a request for an offer time up to this many ms past the order's
+   * EXPECTED_RESPONSE_TIME is granted without asking the application. Undefined: always ask.
+   * CreateOrderInput.moreTimeLimit overrides it per order.
+   */
+  autoGrantMoreTimeMs?: number;
 }
+
+/** Default re-query: every minute for half an hour. */
+export const DEFAULT_REQUERY = { intervalMs: 60_000, maxRounds: 30 } as const;
+
+/**
+ * Machine-readable reasons a command is refused (CommandResult.code); the order is unchanged.
+ * - unknown-order: no such order in memory (evicted orders must be restored first);
+ * - duplicate-order: createOrder with an identifier in use;
+ * - invalid-input: a bad date-time, CPD, IE, identifier or local endpoint;
+ * - wrong-state: the order's state does not allow the command (Figure 8);
+ * - offer-expired: accept/decline/processOffer after VALIDITY_OFFER_TIME;
+ * - busy: a request of the agreement (UPDATE, WITHDRAW, ACTIVATE) still waits for its answer;
+ * - cancel-pending: cancel was already requested while the ACCEPT waits for its answer (C23);
+ * - not-scheduled: ACTIVATE on an order without explicit activation (9.2.11);
+ * - no-time-request: grant/refuse more time while the server asked for none;
+ * - bad-time: grantMoreTime(until) in the past or later than the time asked for;
+ * - encode-failed: the message could not be built or encoded;
+ * - group: a parallel negotiation group refused the command (see groups).
+ */
+export const REFUSAL_CODES = [
+  'unknown-order',
+  'duplicate-order',
+  'invalid-input',
+  'wrong-state',
+  'offer-expired',
+  'busy',
+  'cancel-pending',
+  'not-scheduled',
+  'no-time-request',
+  'bad-time',
+  'encode-failed',
+  'group',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+/** An alarm raised on an order (11.1.2; C9, C10, C23): open until an answer or an operator settles it. */
+export interface ClientAlarm {
+  kind: AlarmKind;
+  raisedAt: number;
+  open: boolean;
+  settledAt?: number;
+  /** 'answer': a final answer made the outcome known; 'operator': resolveAlarm(). */
+  settledBy?: 'answer' | 'operator';
+  note?: string;
+}
+
+/** Alarms a final answer settles: they only said "the outcome is unknown". */
+const SETTLED_BY_ANSWER: ReadonlySet<AlarmKind> = new Set<AlarmKind>(['acceptUnanswered', 'answerOverdue', 'withdrawalUnanswered']);
 
 /**
  * Where the client's messages to `server` leave from and its responses arrive: the client half
@@ -94,7 +159,13 @@ export interface ClientEngineDeps {
   transport?: Transport;
   /** A label put on every event (e.g. the host name). */
   label?: string;
-  config?: { timers?: Partial<TimerConfig>; autoProcessOffer?: boolean; historyLimit?: number };
+  config?: {
+    timers?: Partial<TimerConfig>;
+    autoProcessOffer?: boolean;
+    historyLimit?: number;
+    requery?: Partial<ClientEngineConfig['requery']>;
+    autoGrantMoreTimeMs?: number;
+  };
 }
 
 /** What the client asked for in a QUOTATION or an UPDATE. */
@@ -169,6 +240,17 @@ export interface ClientOrderRecord {
   /** Messages processed per Transaction-ID: a retransmitted response is never processed twice. */
   processed: Record<string, number>;
   history: EngineEvent[];
+  /** Alarms raised on this order, oldest first (absent in records of older versions). */
+  alarms?: ClientAlarm[];
+  /** The latest offer time the customer accepts without being asked (more time, 9.2.2). */
+  moreTimeLimit?: DateTime;
+  /** The PROCESSING_SUBCODE of the pending more-time request, if it gave one. */
+  moreTimeSubcode?: ProcessingSubcodeValue;
+  /** Parallel negotiation (8.10): the group this order belongs to. */
+  groupId?: string;
+  /** The Transaction-ID re-pinned to a new local endpoint after a restore (8.3): a FAIL 1 in it
+   * may only mean "wrong 4-tuple", so it is not taken as the answer to the request. */
+  repinned?: string;
 }
 
 export interface ClientEngineStats {
@@ -182,6 +264,12 @@ export interface ClientEngineStats {
   dropped: Record<string, number>;
 }
 
+/** What one step changed (the runner's commit hook): the orders to write, the ids evicted. */
+export interface ClientChanges {
+  orders: ClientOrderRecord[];
+  evicted: string[];
+}
+
 export interface ClientEngineSnapshot {
   format: 'cpnp-client-engine';
   version: 1;
@@ -192,7 +280,7 @@ export interface ClientEngineSnapshot {
 /** Every command returns an EngineOutput (to send even when the command is refused: due timers
  * fire first) plus its verdict. A refusal never changes the order. */
 export type CommandResult = EngineOutput &
-  ({ ok: true; orderId: string } | { ok: false; orderId?: string; reason: string });
+  ({ ok: true; orderId: string } | { ok: false; orderId?: string; code: RefusalCode; reason: string });
 
 export interface CreateOrderInput {
   cpd: Cpd;
@@ -205,6 +293,8 @@ export interface CreateOrderInput {
   /** Pins the local endpoint of every transaction of this order. Default: the engine's
    * localEndpoint, resolved whenever a transaction opens. */
   local?: Endpoint;
+  /** More time up to this offer time is granted automatically (overrides config.autoGrantMoreTimeMs). */
+  moreTimeLimit?: DateTime;
 }
 
 export interface UpdateInput {
@@ -228,6 +318,7 @@ const FSM_TIMER_KIND: Readonly<Record<ClientTimer, TimerKind>> = {
   validityOffer: 'validityOffer',
   retransmit: 'retransmit',
   withdrawalRetry: 'withdrawRetry',
+  requery: 'requery',
 };
 
 /** Messages the client sends in answer to the server's last message (11.4: a retransmission of
@@ -255,12 +346,36 @@ function usableLocal(endpoint: Endpoint | undefined): Endpoint | undefined {
 interface StepContext {
   cause: string;
   method?: MethodName;
+  /** Typed facts of the input (the received message), copied onto the notices it leads to. */
+  data?: EngineEventData;
   /** retransmitTimeout: the timer that onRetransmitFired computed (backoff, same seq). */
   retransmitNext?: Timer;
 }
 
+function endpointKey(e: Endpoint): string {
+  return `${normalizeAddress(e.address)}|${e.port}`;
+}
+
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && normalizeAddress(a.address) === normalizeAddress(b.address);
+}
+
+/** Typed facts of a message the client sends (EngineEventData). */
+function sentData(message: CpnpMessage): EngineEventData {
+  switch (message.method) {
+    case Method.DECLINE:
+      return message.reasons === undefined ? {} : { declineReasons: [...message.reasons] };
+    case Method.FAIL:
+      return { statusCode: message.statusCode };
+    case Method.QUOTATION:
+    case Method.UPDATE:
+    case Method.ACK:
+      return message.expectedResponseTime === undefined ? {} : { expectedResponseTime: message.expectedResponseTime };
+    case Method.ACTIVATE:
+      return { activationSchedule: message.activationSchedule };
+    default:
+      return {};
+  }
 }
 
 function clone<T>(value: T): T {
@@ -283,6 +398,14 @@ export class ClientEngine implements EngineCore {
   private readonly orderMap = new Map<string, ClientOrderRecord>();
   /** Lowercase Transaction-ID of each order's current transaction → customerOrderId (8.4). */
   private readonly byTxid = new Map<string, string>();
+  /** Finished orders evicted from memory: id → server (still ours: ids stay unique, section 13). */
+  private readonly evicted = new Map<string, Endpoint>();
+  /** Live orders per server endpoint: "is this a server we negotiate with" in O(1). */
+  private readonly serverCount = new Map<string, number>();
+  /** Each order's earliest timer (O(log n) nextDue and tick). */
+  private readonly timerQueue = new TimerQueue();
+  /** The undo log of the step in progress (begin() … settle()/rollback()). */
+  private journal: { undo: Map<string, ClientOrderRecord | undefined>; evicted: Map<string, Endpoint | undefined>; stats: ClientEngineStats } | undefined;
   private statsValue: ClientEngineStats = { received: 0, processed: 0, sent: 0, retransmitted: 0, duplicates: 0, dropped: {} };
 
   constructor(deps: ClientEngineDeps) {
@@ -295,6 +418,8 @@ export class ClientEngine implements EngineCore {
       timers: timerConfig(deps.config?.timers),
       autoProcessOffer: deps.config?.autoProcessOffer ?? false,
       historyLimit: deps.config?.historyLimit ?? 1000,
+      requery: { ...DEFAULT_REQUERY, ...deps.config?.requery },
+      ...(deps.config?.autoGrantMoreTimeMs === undefined ? {} : { autoGrantMoreTimeMs: deps.config.autoGrantMoreTimeMs }),
     };
   }
 
@@ -326,20 +451,16 @@ export class ClientEngine implements EngineCore {
 
   // --- EngineCore ------------------------------------------------------------------------
 
+  /** The earliest timer of all orders: O(log n), from the timer queue. */
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const rec of this.orderMap.values()) {
-      const t = firstTimer(rec.timers);
-      if (t !== undefined && (next === undefined || t.dueAt < next)) next = t.dueAt;
-    }
-    return next;
+    return this.timerQueue.peek();
   }
 
-  /** Fires every timer due at clock.now(), order by order, each in due order. */
+  /** Fires every timer due at clock.now(), earliest order first, each order's in due order. */
   tick(): EngineOutput {
     const out = emptyOutput();
     const now = this.clock.now();
-    for (const id of [...this.orderMap.keys()]) {
+    for (const id of this.timerQueue.popDue(now)) {
       // Each firing removes its timer or moves it to the future; the bound is a safety net.
       for (let guard = 0; guard < 64; guard++) {
         const rec = this.orderMap.get(id);
@@ -347,8 +468,118 @@ export class ClientEngine implements EngineCore {
         if (rec === undefined || due === undefined) break;
         this.fireTimer(rec, due, out);
       }
+      const rec = this.orderMap.get(id);
+      if (rec !== undefined) this.timerQueue.set(id, firstTimer(rec.timers)?.dueAt);
     }
     return out;
+  }
+
+  // --- per-order persistence (the runner's commit hook, docs/client-engine.md section 8) ----
+
+  /**
+   * Starts recording a step: every order changed from now on keeps its previous version, so
+   * that rollback() can put the engine back exactly where it was. The runner calls begin()
+   * before each input when a commit hook is configured; without it nothing is recorded.
+   */
+  begin(): void {
+    this.journal = { undo: new Map(), evicted: new Map(), stats: clone(this.statsValue) };
+  }
+
+  /** The orders changed (or created) since begin(), as copies, and the ids evicted. */
+  changes(): ClientChanges {
+    const journal = this.journal;
+    if (journal === undefined) return { orders: [], evicted: [] };
+    const orders: ClientOrderRecord[] = [];
+    const evicted: string[] = [];
+    for (const id of journal.undo.keys()) {
+      const rec = this.orderMap.get(id);
+      if (rec !== undefined) orders.push(clone(rec));
+      else if (this.evicted.has(id)) evicted.push(id);
+    }
+    return { orders, evicted };
+  }
+
+  /** The step is stored: forget its undo log. */
+  settle(): void {
+    this.journal = undefined;
+  }
+
+  /** The step could not be stored: every order changed since begin() goes back to what it was. */
+  rollback(): void {
+    const journal = this.journal;
+    this.journal = undefined;
+    if (journal === undefined) return;
+    for (const [id, previous] of journal.undo) {
+      const current = this.orderMap.get(id);
+      if (current !== undefined) {
+        this.unindex(current);
+        this.orderMap.delete(id);
+      }
+      if (previous !== undefined) {
+        this.orderMap.set(id, previous);
+        this.index(previous);
+      }
+    }
+    for (const [id, server] of journal.evicted) {
+      if (server === undefined) this.evicted.delete(id);
+      else this.evicted.set(id, server);
+    }
+    this.statsValue = journal.stats;
+  }
+
+  /**
+   * Adds one order read back from storage (restore per order). Throws RangeError when the
+   * record is invalid or the id is live already. A transaction whose local endpoint is no longer
+   * the transport's (the process came back on another local port, always with TLS) is re-pinned:
+   * its local half becomes unknown again, so the next valid response on the new port fixes it
+   * (section 5a), and the request is re-sent from there under 11.4.
+   */
+  load(record: ClientOrderRecord): CommandResult {
+    const out = this.tick();
+    const rec = clone(record);
+    const problems = clientOrderProblems(rec?.fsm);
+    if (typeof rec?.customerOrderId !== 'string' || problems.length > 0 || !Array.isArray(rec.timers)) {
+      throw new RangeError(`order ${String(rec?.customerOrderId)} is invalid: ${problems.join('; ')}`);
+    }
+    if (this.orderMap.has(rec.customerOrderId)) throw new RangeError(`order ${rec.customerOrderId} is loaded already`);
+    const local = emptyOutput();
+    this.repin(rec, local);
+    this.remember(rec.customerOrderId);
+    this.evicted.delete(rec.customerOrderId);
+    this.store(rec, local, out);
+    return { ...out, ok: true, orderId: rec.customerOrderId };
+  }
+
+  /**
+   * Removes a finished order from memory (reload it with load()). Finished: Completed or
+   * Cancelled, no request outstanding, no timer, no open alarm. Its id stays reserved.
+   */
+  evict(id: string): CommandResult {
+    const out = this.tick();
+    const rec = this.orderMap.get(id);
+    if (rec === undefined) return this.refused(out, id, 'evict', 'unknown-order', `unknown order ${id}`);
+    const finished =
+      (rec.fsm.state === 'Completed' || rec.fsm.state === 'Cancelled') &&
+      rec.fsm.outstanding === undefined &&
+      rec.timers.length === 0 &&
+      !(rec.alarms ?? []).some((a) => a.open);
+    if (!finished) return this.refused(out, id, 'evict', 'wrong-state', 'only finished orders (no request, timer or open alarm) are evicted');
+    this.remember(id);
+    this.unindex(rec);
+    this.orderMap.delete(id);
+    this.evicted.set(id, clone(rec.server));
+    out.events.push(this.event('info', { cause: 'evicted', orderId: id }));
+    return { ...out, ok: true, orderId: id };
+  }
+
+  /** Whether an order id is in memory ('live'), evicted, or unknown. */
+  presence(id: string): 'live' | 'evicted' | 'unknown' {
+    return this.orderMap.has(id) ? 'live' : this.evicted.has(id) ? 'evicted' : 'unknown';
+  }
+
+  /** How many orders are in memory. */
+  get size(): number {
+    return this.orderMap.size;
   }
 
   /**
@@ -395,6 +626,24 @@ export class ClientEngine implements EngineCore {
       return out;
     }
 
+    // Section 13: a Provider Order Identifier is fixed once known, and never one of our own
+    // identifiers (a swapped or reflected identifier is an attack or a bug, never a new value).
+    if ('providerOrderId' in msg && msg.providerOrderId !== undefined) {
+      if (rec.providerOrderId !== undefined && msg.providerOrderId !== rec.providerOrderId) {
+        this.dropped(out, 'providerOrderId', `the provider order identifier changed from ${rec.providerOrderId}`, inbound.from, msg);
+        return out;
+      }
+      if (this.orderMap.has(msg.providerOrderId) || this.evicted.has(msg.providerOrderId)) {
+        this.dropped(out, 'providerOrderId', 'the provider order identifier is one of our customer order identifiers', inbound.from, msg);
+        return out;
+      }
+    }
+    if (msg.method === Method.FAIL && msg.statusCode === StatusCode.MESSAGE_VALIDATION_ERROR && rec.repinned === msg.txid.toLowerCase()) {
+      // 8.3: the server binds the transaction to its old 4-tuple and refuses the copy sent from
+      // the new port; that refusal says nothing about the request (e.g. an agreement may exist).
+      this.dropped(out, 'repinned', 'FAIL 1 in a transaction re-pinned after a restore: not an answer', inbound.from, msg);
+      return out;
+    }
     const event = this.inboundEvent(rec, msg);
     if (event === undefined) {
       this.dropped(out, 'method', `${method} is not handled by the client`, inbound.from, msg);
@@ -426,8 +675,13 @@ export class ClientEngine implements EngineCore {
         providerOrderId: msg.providerOrderId,
         ...(msg.method === Method.OFFER ? { nonce: msg.nonce } : {}),
       });
-      draft.providerOrderId = msg.providerOrderId;
+      draft.providerOrderId ??= msg.providerOrderId;
     }
+    if (event.type === 'moreTimeRequestReceived') {
+      if (event.processingSubcode === undefined) delete draft.moreTimeSubcode;
+      else draft.moreTimeSubcode = event.processingSubcode;
+    }
+    const data = this.messageData(msg);
     if (msg.method === Method.OFFER) {
       draft.offer = {
         txid: msg.txid,
@@ -445,13 +699,14 @@ export class ClientEngine implements EngineCore {
       if (!draft.fsm.hasAgreement) draft.nonce = msg.nonce;
     }
     this.statsValue.processed++;
-    this.emit(local, draft, 'received', { cause: event.type, method, seq: msg.seq, txid: msg.txid, peer: inbound.from });
+    this.emit(local, draft, 'received', { cause: event.type, method, seq: msg.seq, txid: msg.txid, peer: inbound.from, data });
     try {
-      this.commit(draft, outcome, { cause: event.type, method }, local);
+      this.commit(draft, outcome, { cause: event.type, method, data }, local);
       if (msg.method === Method.OFFER && this.config.autoProcessOffer && draft.fsm.state === 'OfferReceived') {
         const auto = transitionClient(draft.fsm, { type: 'processOffer' });
         if (auto.ok) this.commit(draft, auto, { cause: 'autoProcessOffer' }, local);
       }
+      this.autoGrantMoreTime(draft, local);
     } catch (error) {
       this.dropped(out, 'internal', errorText(error), inbound.from, msg);
       return out;
@@ -467,10 +722,10 @@ export class ClientEngine implements EngineCore {
     const out = this.tick();
     const now = this.clock.now();
     const id = input.customerOrderId ?? this.newOrderId();
-    if (id === undefined) return this.refused(out, undefined, 'createOrder', 'could not draw a unique order identifier');
-    if (this.orderMap.has(id)) return this.refused(out, id, 'createOrder', `order ${id} already exists`);
+    if (id === undefined) return this.refused(out, undefined, 'createOrder', 'invalid-input', 'could not draw a unique order identifier');
+    if (this.orderMap.has(id) || this.evicted.has(id)) return this.refused(out, id, 'createOrder', 'duplicate-order', `order ${id} already exists`);
     if (input.expectedResponseTime !== undefined && !isDateTime(input.expectedResponseTime)) {
-      return this.refused(out, id, 'createOrder', 'expectedResponseTime is not a CPNP date-time');
+      return this.refused(out, id, 'createOrder', 'invalid-input', 'expectedResponseTime is not a CPNP date-time');
     }
     const request: ClientRequestData = {
       cpd: clone(input.cpd),
@@ -481,14 +736,14 @@ export class ClientEngine implements EngineCore {
     try {
       encodeMessage({ version: CPNP_VERSION, method: Method.QUOTATION, seq: 0, txid: ZERO_TXID, customerOrderId: id, ...request });
     } catch (error) {
-      return this.refused(out, id, 'createOrder', `invalid order: ${errorText(error)}`);
+      return this.refused(out, id, 'createOrder', 'invalid-input', `invalid order: ${errorText(error)}`);
     }
     // The local endpoint is resolved when each transaction opens, not now: a DTLS or TLS client
     // learns it only when its first connection to the server opens.
     let pinnedLocal: Endpoint | undefined;
     if (input.local !== undefined) {
       pinnedLocal = usableLocal(input.local);
-      if (pinnedLocal === undefined) return this.refused(out, id, 'createOrder', 'local is not a bound endpoint (address and port)');
+      if (pinnedLocal === undefined) return this.refused(out, id, 'createOrder', 'invalid-input', 'local is not a bound endpoint (address and port)');
     }
     const rec: ClientOrderRecord = {
       customerOrderId: id,
@@ -557,7 +812,7 @@ export class ClientEngine implements EngineCore {
   /** UPDATE a Completed agreement (9.2.9, 11.1.3) in a new transaction. */
   update(id: string, input: UpdateInput): CommandResult {
     if (!isDateTime(input.expectedResponseTime)) {
-      return this.refused(this.tick(), id, 'update', 'expectedResponseTime is not a CPNP date-time');
+      return this.refused(this.tick(), id, 'update', 'invalid-input', 'expectedResponseTime is not a CPNP date-time');
     }
     const data: ClientRequestData = {
       cpd: clone(input.cpd),
@@ -590,7 +845,15 @@ export class ClientEngine implements EngineCore {
    */
   grantMoreTime(id: string, until?: DateTime): CommandResult {
     if (until !== undefined && !isDateTime(until)) {
-      return this.refused(this.tick(), id, 'grantMoreTime', 'until is not a CPNP date-time');
+      return this.refused(this.tick(), id, 'grantMoreTime', 'invalid-input', 'until is not a CPNP date-time');
+    }
+    if (until !== undefined) {
+      // Bounds: a grant is in the future and never more than the server asked for.
+      const asked = this.orderMap.get(id)?.fsm.moreTimeRequested;
+      const at = dateTimeToMillis(until);
+      if (at <= this.clock.now() || (asked !== undefined && at > dateTimeToMillis(asked))) {
+        return this.refused(this.tick(), id, 'grantMoreTime', 'bad-time', 'until must lie in the future and not after the time the server asked for');
+      }
     }
     return this.command(id, 'grantMoreTime', { type: 'grantMoreTime' }, undefined, (effects) =>
       until === undefined
@@ -611,6 +874,36 @@ export class ClientEngine implements EngineCore {
   /** The administrator gives up an unanswered request (11.1.2). */
   stopRetrying(id: string): CommandResult {
     return this.command(id, 'stopRetrying', { type: 'stopRetrying' });
+  }
+
+  /**
+   * An operator's "ask again now" for a request whose answer is pending or unknown (C9, C10):
+   * the same bytes are re-sent, and the server answers with its stored answer (11.4).
+   */
+  requery(id: string): CommandResult {
+    return this.command(id, 'requery', { type: 'requeryDue' });
+  }
+
+  /** The alarms of an order still open (an operator has not settled them, no answer did). */
+  openAlarms(id: string): ClientAlarm[] {
+    return clone((this.orderMap.get(id)?.alarms ?? []).filter((a) => a.open));
+  }
+
+  /**
+   * An operator settles the order's open alarms (e.g. after contacting the provider). The order's
+   * state is unchanged; `note` is kept with the alarms.
+   */
+  resolveAlarm(id: string, note?: string): CommandResult {
+    const out = this.tick();
+    const rec = this.orderMap.get(id);
+    if (rec === undefined) return this.refused(out, id, 'resolveAlarm', 'unknown-order', `unknown order ${id}`);
+    const draft = clone(rec);
+    const local = emptyOutput();
+    if (this.settleAlarms(draft, local, 'operator', note) === 0) {
+      return this.refused(out, id, 'resolveAlarm', 'wrong-state', 'the order has no open alarm');
+    }
+    this.store(draft, local, out);
+    return { ...out, ok: true, orderId: id };
   }
 
   // --- persistence -----------------------------------------------------------------------
@@ -640,7 +933,7 @@ export class ClientEngine implements EngineCore {
       }
       if (engine.orderMap.has(rec.customerOrderId)) throw new RangeError(`duplicate order ${rec.customerOrderId}`);
       engine.orderMap.set(rec.customerOrderId, rec);
-      if (rec.session !== undefined) engine.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
+      engine.index(rec);
     }
     if (snap.stats !== undefined) engine.statsValue = snap.stats;
     return engine;
@@ -693,8 +986,57 @@ export class ClientEngine implements EngineCore {
   }
 
   private knownServer(from: Endpoint): boolean {
-    for (const rec of this.orderMap.values()) if (sameEndpoint(rec.server, from)) return true;
-    return false;
+    return (this.serverCount.get(endpointKey(from)) ?? 0) > 0;
+  }
+
+  /** Index entries of an order: its current Transaction-ID, its server, its earliest timer. */
+  private index(rec: ClientOrderRecord): void {
+    const id = rec.customerOrderId;
+    if (rec.session !== undefined) this.byTxid.set(rec.session.txid.toLowerCase(), id);
+    const key = endpointKey(rec.server);
+    this.serverCount.set(key, (this.serverCount.get(key) ?? 0) + 1);
+    this.timerQueue.set(id, firstTimer(rec.timers)?.dueAt);
+  }
+
+  private unindex(rec: ClientOrderRecord): void {
+    const id = rec.customerOrderId;
+    if (rec.session !== undefined) {
+      const txid = rec.session.txid.toLowerCase();
+      if (this.byTxid.get(txid) === id) this.byTxid.delete(txid);
+    }
+    const key = endpointKey(rec.server);
+    const count = (this.serverCount.get(key) ?? 0) - 1;
+    if (count > 0) this.serverCount.set(key, count);
+    else this.serverCount.delete(key);
+    this.timerQueue.set(id, undefined);
+  }
+
+  /** Journals the version of order `id` before the step's first change to it. */
+  private remember(id: string): void {
+    const journal = this.journal;
+    if (journal === undefined || journal.undo.has(id)) return;
+    journal.undo.set(id, this.orderMap.get(id));
+    journal.evicted.set(id, this.evicted.get(id));
+  }
+
+  /**
+   * Restore on another local port: a transaction whose local endpoint differs from the one the
+   * transport reports now is re-pinned (section 5a: unknown until the first valid response).
+   */
+  private repin(rec: ClientOrderRecord, out: EngineOutput): void {
+    if (rec.session === undefined || rec.local === undefined || rec.pinnedLocal !== undefined) return;
+    const now = this.resolveLocal(rec);
+    if (now !== undefined && sameEndpoint(now, rec.local)) return;
+    const before = rec.local;
+    delete rec.local;
+    rec.repinned = rec.session.txid.toLowerCase();
+    rec.session = { ...rec.session, peer: { ...rec.session.peer, clientAddress: UNKNOWN_LOCAL.address, clientPort: UNKNOWN_LOCAL.port } };
+    this.emit(out, rec, 'info', {
+      cause: 'local-endpoint',
+      detail: `restored away from ${before.address}:${before.port}: the local endpoint is learnt again`,
+      txid: rec.session.txid,
+    });
+    if (now !== undefined) this.fixLocal(rec, now, out, 'reported by the transport after a restore');
   }
 
   /** What validation (Table 5) sees of an order: its current transaction and its real state. */
@@ -715,14 +1057,19 @@ export class ClientEngine implements EngineCore {
   private inboundEvent(rec: ClientOrderRecord, msg: CpnpMessage): ClientEvent | undefined {
     switch (msg.method) {
       case Method.PROCESSING:
-        if (msg.expectedOfferTime !== undefined && isMoreTimeRequest(rec.fsm, msg)) {
+        if (msg.expectedOfferTime !== undefined && isMoreTimeRequest(rec.fsm, msg, this.offerDeadline(rec))) {
           return {
             type: 'moreTimeRequestReceived',
             expectedOfferTime: msg.expectedOfferTime,
             ...(msg.processingSubcode === undefined ? {} : { processingSubcode: msg.processingSubcode }),
           };
         }
-        return { type: 'processingReceived', ...(msg.expectedOfferTime === undefined ? {} : { expectedOfferTime: msg.expectedOfferTime }) };
+        return {
+          type: 'processingReceived',
+          ...(msg.expectedOfferTime === undefined ? {} : { expectedOfferTime: msg.expectedOfferTime }),
+          // C9: the interim answers of one request are bounded (config.requery.maxRounds).
+          ...((rec.fsm.outstanding?.requeries ?? 0) >= this.config.requery.maxRounds ? { overdue: true } : {}),
+        };
       case Method.OFFER: {
         const activationType = msg.ies?.options?.activationType;
         return {
@@ -783,13 +1130,18 @@ export class ClientEngine implements EngineCore {
       case 'withdrawRetry':
         event = { type: 'withdrawalRetryDue' };
         break;
+      case 'requery':
+        event = { type: 'requeryDue' };
+        break;
       case 'retransmit': {
         const fired = onRetransmitFired(timer, this.clock.now(), this.config.timers);
         if (fired.action === 'retransmit') {
           event = { type: 'retransmitTimeout' };
           ctx.retransmitNext = fired.timer;
         } else {
-          event = { type: 'retriesExhausted' };
+          // C10: another re-query round is allowed while the configured rounds last.
+          const rounds = draft.fsm.outstanding?.requeries ?? 0;
+          event = { type: 'retriesExhausted', ...(rounds < this.config.requery.maxRounds ? { requery: true } : {}) };
         }
         break;
       }
@@ -824,17 +1176,20 @@ export class ClientEngine implements EngineCore {
   ): CommandResult {
     const out = this.tick();
     const rec = this.orderMap.get(id);
-    if (rec === undefined) return this.refused(out, id, name, `unknown order ${id}`);
+    if (rec === undefined) {
+      const why = this.evicted.has(id) ? `order ${id} is evicted: load() it first` : `unknown order ${id}`;
+      return this.refused(out, id, name, 'unknown-order', why);
+    }
     const draft = clone(rec);
     prepare?.(draft);
     const outcome = transitionClient(draft.fsm, event);
-    if (!outcome.ok) return this.refused(out, id, name, outcome.rejection.reason);
+    if (!outcome.ok) return this.refused(out, id, name, this.refusalCode(rec, event, outcome.rejection.code), outcome.rejection.reason);
     const step: ClientOutcome = rewrite ? { ...outcome, effects: rewrite(outcome.effects) } : outcome;
     const local = emptyOutput();
     try {
       this.commit(draft, step, { cause: name }, local);
     } catch (error) {
-      return this.refused(out, id, name, errorText(error));
+      return this.refused(out, id, name, 'encode-failed', errorText(error));
     }
     this.store(draft, local, out);
     return { ...out, ok: true, orderId: id };
@@ -846,8 +1201,22 @@ export class ClientEngine implements EngineCore {
   private commit(draft: ClientOrderRecord, outcome: ClientOutcome, ctx: StepContext, out: EngineOutput): void {
     if (!outcome.ok) throw new EngineError(outcome.rejection.reason);
     const from = draft.fsm.state;
-    const wasAcceptSent = from === 'AcceptSent';
+    if (from === 'AcceptSent' && ctx.cause === 'ackReceived' && draft.offer !== undefined) {
+      // The ACK concluded the agreement (9.2.6): the offer's CPD and nonce are now the order's,
+      // before the effects run (a cancel requested meanwhile withdraws it at once, C23).
+      draft.agreement = {
+        cpd: draft.offer.cpd,
+        providerOrderId: draft.offer.providerOrderId,
+        nonce: draft.offer.nonce,
+        txid: draft.offer.txid,
+        cycle: draft.fsm.cycle,
+        concludedAt: this.clock.now(),
+      };
+      draft.nonce = draft.offer.nonce;
+      draft.providerOrderId = draft.offer.providerOrderId;
+    }
     draft.fsm = outcome.next;
+    if (draft.fsm.moreTimeRequested === undefined) delete draft.moreTimeSubcode;
     for (const effect of outcome.effects) {
       switch (effect.type) {
         case 'send':
@@ -860,29 +1229,117 @@ export class ClientEngine implements EngineCore {
           draft.timers = cancelTimer(draft.timers, FSM_TIMER_KIND[effect.timer]);
           break;
         case 'notify':
-          this.emit(out, draft, effect.what === 'evaluateOffer' ? 'offer' : 'notice', { cause: effect.what });
+          if (effect.what === 'outcomeKnown') this.settleAlarms(draft, out, 'answer');
+          this.emit(out, draft, effect.what === 'evaluateOffer' ? 'offer' : 'notice', {
+            cause: effect.what,
+            data: this.noticeData(draft, effect.what, ctx),
+          });
           break;
         case 'alarm':
-          this.emit(out, draft, 'alarm', { cause: effect.reason });
+          (draft.alarms ??= []).push({ kind: effect.reason, raisedAt: this.clock.now(), open: true });
+          this.emit(out, draft, 'alarm', { cause: effect.reason, data: { alarm: effect.reason, ...this.orderData(draft) } });
           break;
       }
     }
-    if (wasAcceptSent && draft.fsm.state === 'Completed' && draft.offer !== undefined) {
-      // The ACK concluded the agreement (9.2.6): the offer's CPD and nonce are now the order's.
-      draft.agreement = {
-        cpd: draft.offer.cpd,
-        providerOrderId: draft.offer.providerOrderId,
-        nonce: draft.offer.nonce,
-        txid: draft.offer.txid,
-        cycle: draft.fsm.cycle,
-        concludedAt: this.clock.now(),
-      };
-      draft.nonce = draft.offer.nonce;
-      draft.providerOrderId = draft.offer.providerOrderId;
-    }
     if (draft.fsm.state !== from) {
-      this.emit(out, draft, 'transition', { cause: ctx.cause, from, to: draft.fsm.state, method: ctx.method });
+      this.emit(out, draft, 'transition', { cause: ctx.cause, from, to: draft.fsm.state, method: ctx.method, data: this.orderData(draft) });
     }
+  }
+
+  /** Marks the open alarms settled (by an answer: only those that said "unknown"). */
+  private settleAlarms(draft: ClientOrderRecord, out: EngineOutput, by: 'answer' | 'operator', note?: string): number {
+    let settled = 0;
+    for (const alarm of draft.alarms ?? []) {
+      if (!alarm.open || (by === 'answer' && !SETTLED_BY_ANSWER.has(alarm.kind))) continue;
+      alarm.open = false;
+      alarm.settledAt = this.clock.now();
+      alarm.settledBy = by;
+      if (note !== undefined) alarm.note = note;
+      settled++;
+      this.emit(out, draft, 'info', { cause: 'alarm-settled', detail: `${alarm.kind} settled by ${by}`, data: { alarm: alarm.kind } });
+    }
+    return settled;
+  }
+
+  /** What every event about an order may carry: its identifiers and outcome so far. */
+  private orderData(rec: ClientOrderRecord): EngineEventData {
+    return {
+      ...(rec.providerOrderId === undefined ? {} : { providerOrderId: rec.providerOrderId }),
+      ...(rec.fsm.cancelReason === undefined ? {} : { cancelReason: rec.fsm.cancelReason }),
+      ...(rec.fsm.activation === undefined ? {} : { activation: clone(rec.fsm.activation) }),
+      ...(rec.groupId === undefined ? {} : { groupId: rec.groupId }),
+    };
+  }
+
+  private noticeData(rec: ClientOrderRecord, what: string, ctx: StepContext): EngineEventData {
+    const data: EngineEventData = { ...this.orderData(rec), ...ctx.data };
+    if (what === 'evaluateOffer' && rec.offer !== undefined) {
+      const requested = rec.fsm.cycle === 'update' && rec.update !== undefined ? rec.update.cpd : rec.request.cpd;
+      data.offeredCpd = clone(rec.offer.cpd);
+      data.validityOfferTime = rec.offer.validityOfferTime;
+      try {
+        data.offerDiff = diffCpd(requested, rec.offer.cpd).summary;
+      } catch {
+        // A CPD the diff cannot read is still an offer; the summary is just absent.
+      }
+    }
+    if (what === 'decideMoreTime' && rec.fsm.moreTimeRequested !== undefined) {
+      data.expectedOfferTime = rec.fsm.moreTimeRequested;
+      if (rec.moreTimeSubcode !== undefined) data.processingSubcode = rec.moreTimeSubcode;
+      const deadline = this.offerDeadline(rec);
+      if (deadline !== undefined) data.deadline = deadline;
+    }
+    return data;
+  }
+
+  /** Typed facts of a received message (EngineEventData). */
+  private messageData(msg: CpnpMessage): EngineEventData {
+    switch (msg.method) {
+      case Method.FAIL:
+        return { statusCode: msg.statusCode };
+      case Method.PROCESSING:
+        return {
+          ...(msg.expectedOfferTime === undefined ? {} : { expectedOfferTime: msg.expectedOfferTime }),
+          ...(msg.processingSubcode === undefined ? {} : { processingSubcode: msg.processingSubcode }),
+        };
+      case Method.OFFER:
+        return { validityOfferTime: msg.validityOfferTime, providerOrderId: msg.providerOrderId };
+      default:
+        return {};
+    }
+  }
+
+  /** The client's deadline for an offer (ms): its response or offer timer, if one runs. */
+  private offerDeadline(rec: ClientOrderRecord): number | undefined {
+    return findTimer(rec.timers, 'expectedOffer')?.dueAt ?? findTimer(rec.timers, 'expectedResponse')?.dueAt;
+  }
+
+  /**
+   * More time is the client's decision (9.2.2, 11.1.1): granted at once up to the order's limit
+   * (or config.autoGrantMoreTimeMs past its EXPECTED_RESPONSE_TIME), else left to the
+   * application, which answers before the deadline; at the deadline the order is cancelled.
+   */
+  private autoGrantMoreTime(draft: ClientOrderRecord, out: EngineOutput): void {
+    const asked = draft.fsm.moreTimeRequested;
+    if (asked === undefined || draft.fsm.state !== 'ServerProcessing') return;
+    let limit: number | undefined;
+    if (draft.moreTimeLimit !== undefined) limit = dateTimeToMillis(draft.moreTimeLimit);
+    else if (this.config.autoGrantMoreTimeMs !== undefined) {
+      const ert = (draft.fsm.cycle === 'update' ? draft.update : draft.request)?.expectedResponseTime;
+      if (ert !== undefined) limit = dateTimeToMillis(ert) + this.config.autoGrantMoreTimeMs;
+    }
+    if (limit === undefined || dateTimeToMillis(asked) > limit) return;
+    const grant = transitionClient(draft.fsm, { type: 'grantMoreTime' });
+    if (!grant.ok) return;
+    // Answered already: the application is not asked (its decideMoreTime notice is withdrawn).
+    const asking = out.events.findIndex((e) => e.kind === 'notice' && e.cause === 'decideMoreTime' && e.orderId === draft.customerOrderId);
+    if (asking >= 0) out.events.splice(asking, 1);
+    this.emit(out, draft, 'info', {
+      cause: 'autoGrantMoreTime',
+      detail: `more time granted up to ${asked} (limit ${new Date(limit).toISOString()})`,
+      data: { ...this.orderData(draft), expectedOfferTime: asked, ...(draft.moreTimeSubcode === undefined ? {} : { processingSubcode: draft.moreTimeSubcode }) },
+    });
+    this.commit(draft, grant, { cause: 'autoGrantMoreTime', data: { expectedResponseTime: asked } }, out);
   }
 
   private startTimer(
@@ -904,6 +1361,13 @@ export class ClientEngine implements EngineCore {
         draft.timers = scheduleRetransmit(draft.timers, seq, now, this.config.timers);
         return;
       }
+      case 'requery':
+        draft.timers = setTimer(draft.timers, {
+          kind: 'requery',
+          dueAt: now + this.config.requery.intervalMs,
+          attempt: draft.fsm.outstanding?.requeries ?? 0,
+        });
+        return;
       case 'withdrawalRetry': {
         const floor = (minDelaySeconds ?? 0) * 1000;
         const config = { ...this.config.timers, withdrawRetryMs: Math.max(this.config.timers.withdrawRetryMs, floor) };
@@ -959,6 +1423,7 @@ export class ClientEngine implements EngineCore {
         this.random,
       );
       draft.sent = undefined;
+      delete draft.repinned;
       if (local === undefined) {
         this.emit(out, draft, 'info', {
           cause: 'local-endpoint',
@@ -986,7 +1451,7 @@ export class ClientEngine implements EngineCore {
     draft.sent = { ref, hex: toHex(bytes), message };
     out.sends.push({ to: clone(draft.server), bytes, message });
     this.statsValue.sent++;
-    this.emit(out, draft, 'sent', { cause: effect.method, method: effect.method, seq, txid: session.txid, peer: draft.server });
+    this.emit(out, draft, 'sent', { cause: effect.method, method: effect.method, seq, txid: session.txid, peer: draft.server, data: sentData(message) });
   }
 
   /** Puts the cached bytes of the last message on the wire again: same seq (11.1.1, 11.4). */
@@ -1111,14 +1576,14 @@ export class ClientEngine implements EngineCore {
   /** Commits a draft order and appends its output. */
   private store(rec: ClientOrderRecord, local: EngineOutput, out: EngineOutput): void {
     rec.updatedAt = this.clock.now();
-    const previous = this.orderMap.get(rec.customerOrderId);
-    if (previous?.session !== undefined && previous.session.txid !== rec.session?.txid) {
-      this.byTxid.delete(previous.session.txid.toLowerCase());
-    }
-    if (rec.session !== undefined) this.byTxid.set(rec.session.txid.toLowerCase(), rec.customerOrderId);
-    rec.history.push(...local.events.filter((e) => e.orderId === rec.customerOrderId).map(clone));
+    const id = rec.customerOrderId;
+    this.remember(id);
+    const previous = this.orderMap.get(id);
+    if (previous !== undefined) this.unindex(previous);
+    rec.history.push(...local.events.filter((e) => e.orderId === id).map(clone));
     if (rec.history.length > this.config.historyLimit) rec.history.splice(0, rec.history.length - this.config.historyLimit);
-    this.orderMap.set(rec.customerOrderId, rec);
+    this.orderMap.set(id, rec);
+    this.index(rec);
     out.sends.push(...local.sends);
     out.events.push(...local.events);
   }
@@ -1152,8 +1617,19 @@ export class ClientEngine implements EngineCore {
     );
   }
 
-  private refused(out: EngineOutput, id: string | undefined, name: string, reason: string): CommandResult {
-    out.events.push(this.event('command-rejected', { cause: name, detail: reason, ...(id === undefined ? {} : { orderId: id }) }));
-    return { ...out, ok: false, reason, ...(id === undefined ? {} : { orderId: id }) };
+  private refused(out: EngineOutput, id: string | undefined, name: string, code: RefusalCode, reason: string): CommandResult {
+    out.events.push(
+      this.event('command-rejected', { cause: name, detail: reason, data: { refusal: code }, ...(id === undefined ? {} : { orderId: id }) }),
+    );
+    return { ...out, ok: false, code, reason, ...(id === undefined ? {} : { orderId: id }) };
+  }
+
+  /** The refusal code of a command the state machine refused. */
+  private refusalCode(rec: ClientOrderRecord, event: ClientEvent, code: string | undefined): RefusalCode {
+    if (code !== undefined && (REFUSAL_CODES as readonly string[]).includes(code)) return code as RefusalCode;
+    const offerCommand = event.type === 'accept' || event.type === 'decline' || event.type === 'processOffer';
+    if (offerCommand && rec.fsm.cancelReason === 'expired') return 'offer-expired';
+    if (offerCommand && rec.fsm.updateEndedBy === 'expired' && rec.fsm.state === 'Completed') return 'offer-expired';
+    return 'wrong-state';
   }
 }

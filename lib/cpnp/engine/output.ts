@@ -4,7 +4,15 @@
  * or a test harness (simulation.ts) acts on this value. Events are plain records so that
  * "every state change with timestamp and cause" can be persisted later as-is.
  */
-import type { CpnpMessage } from '../message';
+import type { DiffSummary } from '../cpd/diff';
+import type { Cpd } from '../cpd/types';
+import type { DateTime } from '../date-time';
+import type { DeclineReasonValue } from '../decline-reason';
+import type { ActivationStatus, AlarmKind } from '../fsm/events';
+import type { CancelReason } from '../fsm/states';
+import type { ActivationSchedule, CpnpMessage } from '../message';
+import type { ProcessingSubcodeValue } from '../processing-subcode';
+import type { StatusCodeValue } from '../status-code';
 import type { MethodName } from '../method';
 import type { Endpoint, Inbound } from '../transport/transport';
 
@@ -76,6 +84,48 @@ export interface EngineEvent {
   seq?: number;
   /** Free text for humans. */
   detail?: string;
+  /** Typed facts for a UI (which fields are set depends on kind and cause; see EngineEventData). */
+  data?: EngineEventData;
+}
+
+/**
+ * The machine-readable content of an event, so that an application renders it without parsing
+ * `detail` or re-decoding datagrams. Every field is optional; docs/client-engine.md lists which
+ * event carries which.
+ */
+export interface EngineEventData {
+  /** FAIL received or sent (9.2.10, Table 1). */
+  statusCode?: StatusCodeValue;
+  /** PROCESSING_SUBCODE of a received PROCESSING (Table 2). */
+  processingSubcode?: ProcessingSubcodeValue;
+  /** EXPECTED_OFFER_TIME of a received PROCESSING (9.1.7): the time the server asks for. */
+  expectedOfferTime?: DateTime;
+  /** EXPECTED_RESPONSE_TIME sent (QUOTATION, UPDATE, the ACK granting more time). */
+  expectedResponseTime?: DateTime;
+  /** VALIDITY_OFFER_TIME of an OFFER (9.1.8). */
+  validityOfferTime?: DateTime;
+  /** The client's deadline for the offer (ms since the epoch), when it has one. */
+  deadline?: number;
+  /** The Offered CPD of an OFFER. */
+  offeredCpd?: Cpd;
+  /** Clause-by-clause summary of the offer against the request (cpd/diff.ts). */
+  offerDiff?: DiffSummary;
+  /** A decline's reason codes (9.2.5). */
+  declineReasons?: DeclineReasonValue[];
+  /** Alarm events: which alarm; 'alarm-resolved' info events: the alarm settled. */
+  alarm?: AlarmKind;
+  /** command-rejected events: the refusal code (RefusalCode in client-engine.ts). */
+  refusal?: string;
+  /** The order's cancel reason once Cancelled. */
+  cancelReason?: CancelReason;
+  /** The Provider Order Identifier, once known. */
+  providerOrderId?: string;
+  /** The agreement's activation sub-state. */
+  activation?: ActivationStatus;
+  /** ACTIVATE sent: the schedule asked for. */
+  activationSchedule?: ActivationSchedule;
+  /** Parallel negotiation (8.10): the group the order belongs to. */
+  groupId?: string;
 }
 
 export interface EngineOutput {
@@ -111,4 +161,21 @@ export interface EngineCore {
   tick(): EngineOutput;
   /** The earliest pending timer (ms since epoch), or undefined when none. */
   nextDue(): number | undefined;
+}
+
+/**
+ * A core that can record one step and undo it (the client engine): the runner's commit hook
+ * writes `changes()` and then settles, or rolls back when the write failed, so that memory never
+ * runs ahead of storage and nothing is sent about a change that was not stored.
+ */
+export interface JournaledCore<Changes = unknown> extends EngineCore {
+  begin(): void;
+  changes(): Changes;
+  settle(): void;
+  rollback(): void;
+}
+
+export function isJournaled(core: EngineCore): core is JournaledCore {
+  const c = core as Partial<JournaledCore>;
+  return typeof c.begin === 'function' && typeof c.changes === 'function' && typeof c.settle === 'function' && typeof c.rollback === 'function';
 }

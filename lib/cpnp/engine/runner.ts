@@ -10,7 +10,21 @@
  */
 import type { Clock } from '../clock';
 import type { MessageTransport } from '../transport/transport';
-import { emptyOutput, type EngineCore, type EngineEvent, type EngineOutput } from './output';
+import { emptyOutput, isJournaled, type EngineCore, type EngineEvent, type EngineOutput, type JournaledCore } from './output';
+
+/** What a journaled core's step changed: its `changes()` type (the client engine: ClientChanges). */
+export type ChangesOf<C extends EngineCore> = C extends JournaledCore<infer X> ? X : undefined;
+
+/** One step handed to the commit hook: the changed records of the core and the step's output. */
+export interface CommitStep<C extends EngineCore> {
+  changes: ChangesOf<C>;
+  output: EngineOutput;
+}
+
+/** run() rejects with this when the step's commit failed: the core was rolled back, nothing was sent. */
+export class CommitError extends Error {
+  override readonly name = 'CommitError';
+}
 
 /** The subset of setTimeout/clearTimeout the runner uses. */
 export interface TimerApi {
@@ -34,6 +48,16 @@ export interface RunnerOptions<C extends EngineCore> {
   /** Commit point: awaited before any message of the output is sent. A rejection means
    * "not committed": the messages are not sent and an 'error' event is reported. */
   beforeSend?: (output: EngineOutput) => Promise<void> | void;
+  /**
+   * Per-step commit (journaled cores such as the client engine): receives the orders the step
+   * changed and its output; write them in one transaction. Resolved: the core keeps the step,
+   * the events go to onEvent and the messages are sent. Rejected: the core is rolled back to
+   * where it was, nothing is sent, an 'error' event (commit-failed) is reported, run() rejects
+   * with CommitError, and timers wait `commitRetryMs` before the next attempt.
+   */
+  commit?: (step: CommitStep<C>) => Promise<void> | void;
+  /** Pause after a failed commit before timers are tried again (default 1000 ms). */
+  commitRetryMs?: number;
   /** Receives every event: the core's, then the runner's own (send-error, error). */
   onEvent?: (event: EngineEvent) => void;
   timers?: TimerApi;
@@ -48,6 +72,8 @@ export class EngineRunner<C extends EngineCore> {
   private armed = false;
   private unsubscribe: (() => void) | undefined;
   private started = false;
+  /** After a failed commit: timers are not retried before this time. */
+  private holdUntil = 0;
 
   constructor(options: RunnerOptions<C>) {
     this.options = options;
@@ -95,13 +121,29 @@ export class EngineRunner<C extends EngineCore> {
 
   private enqueue<R extends EngineOutput>(produce: () => R): Promise<R> {
     const job = this.tail.then(async () => {
+      const journaled = this.options.commit !== undefined && isJournaled(this.core) ? this.core : undefined;
+      journaled?.begin();
       let output: R;
       try {
         output = produce();
       } catch (error) {
+        journaled?.rollback();
         this.report('error', 'core-threw', error);
         this.arm();
         throw error;
+      }
+      if (this.options.commit !== undefined) {
+        try {
+          const changes = (journaled === undefined ? undefined : journaled.changes()) as ChangesOf<C>;
+          await this.options.commit({ changes, output });
+          journaled?.settle();
+        } catch (error) {
+          journaled?.rollback();
+          this.holdUntil = this.options.clock.now() + (this.options.commitRetryMs ?? 1000);
+          this.report('error', 'commit-failed', error, `${output.sends.length} message(s) not sent; the step was rolled back`);
+          this.arm();
+          throw new CommitError(error instanceof Error ? error.message : String(error));
+        }
       }
       await this.perform(output);
       this.arm();
@@ -142,7 +184,7 @@ export class EngineRunner<C extends EngineCore> {
     if (!this.started) return;
     const due = this.core.nextDue();
     if (due === undefined) return;
-    const delay = Math.min(Math.max(0, due - this.options.clock.now()), MAX_TIMER_DELAY_MS);
+    const delay = Math.min(Math.max(0, Math.max(due, this.holdUntil) - this.options.clock.now()), MAX_TIMER_DELAY_MS);
     this.armed = true;
     this.handle = this.timers.set(() => {
       this.armed = false;

@@ -53,7 +53,7 @@
  * agreement (FAIL, DECLINE, CANCEL, timeout) returns to Completed with the old agreement
  * intact, because the RFC only makes WITHDRAW end an agreement (9.2.8, 9.2.9).
  */
-import type { DateTime } from '../date-time';
+import { dateTimeToMillis, type DateTime } from '../date-time';
 import type { DeclineReasonValue } from '../decline-reason';
 import type { ActivationType } from '../information-elements';
 import type { ActivationSchedule } from '../message';
@@ -92,6 +92,19 @@ export interface ClientOutstanding {
   retransmitting: boolean;
   /** ACTIVATE only: the schedule asked for, applied when the ACK arrives. */
   activationSchedule?: ActivationSchedule;
+  /**
+   * Interim PROCESSING answers received (11.4): the partner has the request and will answer
+   * later. The client keeps a deadline anyway: it re-sends the request (same bytes, same seq)
+   * every re-query interval, and the server answers with its final answer once it exists (C9).
+   */
+  interim?: number;
+  /**
+   * The request went unanswered after the last retry, or stayed pending too long: what the
+   * server concluded is unknown (an alarm was raised). A final answer still settles it (C10).
+   */
+  unknown?: boolean;
+  /** Re-query rounds made so far (interim or unknown): bounded by the engine's configuration. */
+  requeries?: number;
 }
 
 /**
@@ -101,9 +114,15 @@ export interface ClientOrderState extends OrderCycleState<ClientState> {
   /** ServerProcessing only: the new EXPECTED_OFFER_TIME the server asked for (9.2.2), unanswered. */
   moreTimeRequested?: DateTime;
   outstanding?: ClientOutstanding;
+  /**
+   * AcceptSent only: the application cancelled while the ACCEPT waits for its answer. No CANCEL
+   * is sent, because it could cross the server's ACK (C23); the answer decides: an ACK concludes
+   * the agreement, which is then withdrawn at once (quotation cycle), a FAIL ends the cycle.
+   */
+  cancelRequested?: boolean;
 }
 
-export type ClientTimer = 'expectedResponse' | 'expectedOffer' | 'validityOffer' | 'retransmit' | 'withdrawalRetry';
+export type ClientTimer = 'expectedResponse' | 'expectedOffer' | 'validityOffer' | 'retransmit' | 'withdrawalRetry' | 'requery';
 
 export type ClientNotice =
   | 'evaluateOffer' // an offer waits for the negotiation logic (11.1.1)
@@ -112,7 +131,9 @@ export type ClientNotice =
   | 'cycleEnded' // the negotiation cycle ended without agreement (see cancelReason/updateEndedBy)
   | 'requestAnswered' // an ACK closed a CANCEL/DECLINE/WITHDRAW/ACTIVATE transaction
   | 'requestFailed' // a FAIL answered such a request
-  | 'requestUnanswered'; // retries exhausted for such a request
+  | 'requestUnanswered' // retries exhausted for such a request
+  | 'cancelDeferred' // cancel while an ACCEPT is outstanding: the ACCEPT's answer decides (C23)
+  | 'outcomeKnown'; // a final answer settled a request whose outcome was unknown (C10)
 
 export type ClientEffect =
   | SendEffect
@@ -138,7 +159,12 @@ export type ClientEvent =
   | { type: 'refuseMoreTime' } // FAIL 7 (9.2.10)
   | { type: 'stopRetrying' } // administrator instruction (11.1.2): give up an unanswered request
   // received messages
-  | { type: 'processingReceived'; expectedOfferTime?: DateTime }
+  | {
+      type: 'processingReceived';
+      expectedOfferTime?: DateTime;
+      /** Set by the runtime: the request got as many interim answers as it may (C9). */
+      overdue?: boolean;
+    }
   | { type: 'moreTimeRequestReceived'; expectedOfferTime: DateTime; processingSubcode?: ProcessingSubcodeValue }
   | {
       type: 'offerReceived';
@@ -153,8 +179,13 @@ export type ClientEvent =
   | { type: 'expectedOfferTimeout' }
   | { type: 'validityOfferTimeout' }
   | { type: 'retransmitTimeout' }
-  | { type: 'retriesExhausted' }
-  | { type: 'withdrawalRetryDue' };
+  | {
+      type: 'retriesExhausted';
+      /** Set by the runtime: another re-query round is allowed for an unknown outcome (C10). */
+      requery?: boolean;
+    }
+  | { type: 'withdrawalRetryDue' }
+  | { type: 'requeryDue' }; // re-send a pending or unknown request (C9, C10); also an operator's "retry now"
 
 export type ClientEventType = ClientEvent['type'];
 
@@ -183,6 +214,7 @@ export const CLIENT_EVENT_TYPES = [
   'retransmitTimeout',
   'retriesExhausted',
   'withdrawalRetryDue',
+  'requeryDue',
 ] as const satisfies readonly ClientEventType[];
 
 export type ClientOutcome = Outcome<ClientOrderState, ClientEffect, ClientState>;
@@ -201,9 +233,14 @@ export function createClientOrder(): ClientOrderState {
 export function isMoreTimeRequest(
   order: ClientOrderState,
   message: { expectedOfferTime?: DateTime; processingSubcode?: ProcessingSubcodeValue },
+  /** The client's own deadline for the offer (its EXPECTED_RESPONSE_TIME), in ms, if it has one. */
+  deadline?: number,
 ): boolean {
   if (message.expectedOfferTime === undefined) return false;
-  return order.state === 'ServerProcessing' || (order.state === 'PQOSent' && message.processingSubcode !== undefined);
+  if (order.state === 'ServerProcessing') return true;
+  if (order.state !== 'PQOSent') return false;
+  // 9.1.7, 11.1.1: a time later than the one the client asked for is the client's decision.
+  return message.processingSubcode !== undefined || (deadline !== undefined && dateTimeToMillis(message.expectedOfferTime) > deadline);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +249,7 @@ export function isMoreTimeRequest(
 const start = (timer: ClientTimer, at?: DateTime): ClientEffect => ({ type: 'startTimer', timer, at });
 const stop = (...timers: ClientTimer[]): ClientEffect[] => timers.map((timer) => ({ type: 'cancelTimer', timer }));
 const notify = (what: ClientNotice): ClientEffect => ({ type: 'notify', what });
-const refuse = (reason: string): Refusal => ({ refuse: reason });
+const refuse = (reason: string, code?: string): Refusal => (code === undefined ? { refuse: reason } : { refuse: reason, code });
 
 /** Every timer that belongs to a negotiation cycle. */
 const CYCLE_TIMERS: ClientTimer[] = ['expectedResponse', 'expectedOffer', 'validityOffer', 'retransmit'];
@@ -264,14 +301,57 @@ function retransmit(order: ClientOrderState): ClientStep | Refusal {
   };
 }
 
-/** 11.4: a PROCESSING answering a request means "received, answer later": stop retransmitting. */
-function interimAnswer(order: ClientOrderState): ClientStep | Refusal {
+/**
+ * 11.4: a PROCESSING answering a request means "received, answer later". Retransmission stops,
+ * but the request keeps a deadline (C9): the requery timer re-sends it later, and the server
+ * answers that copy with its final answer once it has one (or PROCESSING again). After too many
+ * interim answers (`overdue`) the outcome is declared unknown with the alarm answerOverdue.
+ */
+function interimAnswer(order: ClientOrderState, event: Extract<ClientEvent, { type: 'processingReceived' }>): ClientStep | Refusal {
   const request = order.outstanding;
   if (!request || request.method === 'QUOTATION' || request.method === 'UPDATE') {
     return refuse('PROCESSING does not answer any outstanding request here (10.1)');
   }
-  return { next: { ...order, outstanding: { ...request, retransmitting: false } }, effects: stop('retransmit') };
+  if (event.overdue) return unknownOutcome(order, 'answerOverdue', false);
+  return {
+    next: { ...order, outstanding: { ...request, retransmitting: false, interim: (request.interim ?? 0) + 1 } },
+    effects: [...stop('retransmit', 'requery'), start('requery')],
+  };
 }
+
+/**
+ * The request's outcome at the server is unknown (C10): keep the request, raise the alarm once,
+ * and, when the runtime allows another round, re-query later by re-sending the same bytes
+ * (11.4: the server answers a repeated request with its stored answer).
+ */
+function unknownOutcome(order: ClientOrderState, alarm: AlarmEffect['reason'], requery: boolean): ClientStep | Refusal {
+  const request = order.outstanding;
+  if (!request) return refuse('no request is outstanding');
+  const first = request.unknown !== true;
+  return {
+    next: { ...order, outstanding: { ...request, retransmitting: false, unknown: true } },
+    effects: [
+      ...stop('retransmit', 'requery'),
+      ...(first ? [{ type: 'alarm', reason: alarm } as const, notify('requestUnanswered')] : []),
+      ...(requery ? [start('requery')] : []),
+    ],
+  };
+}
+
+/** The requery timer fired (or an operator asked): re-send the pending or unknown request. */
+function requery(order: ClientOrderState): ClientStep | Refusal {
+  const request = order.outstanding;
+  if (!request || request.retransmitting || (request.interim === undefined && request.unknown !== true)) {
+    return refuse('no pending or unknown request to re-query', 'wrong-state');
+  }
+  return {
+    next: { ...order, outstanding: { ...request, retransmitting: true, requeries: (request.requeries ?? 0) + 1 } },
+    effects: [...stop('requery'), send(request.method, { retransmission: true }), start('retransmit')],
+  };
+}
+
+/** A final answer arrived for a request whose outcome was unknown: the alarm is settled. */
+const settled = (request: ClientOutstanding | undefined): ClientEffect[] => (request?.unknown ? [notify('outcomeKnown')] : []);
 
 /**
  * An ACK closing the outstanding CANCEL/DECLINE/WITHDRAW/ACTIVATE transaction (9.2.6). Its
@@ -284,7 +364,7 @@ function closeRequest(order: ClientOrderState): ClientStep | Refusal {
   if (request.method === 'ACTIVATE' && request.activationSchedule !== undefined) {
     next.activation = activationFromSchedule(request.activationSchedule);
   }
-  return { next, effects: [...stop('retransmit', 'withdrawalRetry'), notify('requestAnswered')] };
+  return { next, effects: [...stop('retransmit', 'withdrawalRetry', 'requery'), ...settled(request), notify('requestAnswered')] };
 }
 
 /** A FAIL answering the outstanding request. A refused WITHDRAW leaves the agreement's fate unknown. */
@@ -294,7 +374,7 @@ function failRequest(order: ClientOrderState): ClientStep | Refusal {
   const alarm: ClientEffect[] = request.method === 'WITHDRAW' ? [{ type: 'alarm', reason: 'withdrawalRefused' }] : [];
   return {
     next: { ...order, outstanding: undefined },
-    effects: [...stop('retransmit', 'withdrawalRetry'), ...alarm, notify('requestFailed')],
+    effects: [...stop('retransmit', 'withdrawalRetry', 'requery'), ...settled(request), ...alarm, notify('requestFailed')],
   };
 }
 
@@ -311,20 +391,20 @@ function requestUnanswered(order: ClientOrderState): ClientStep | Refusal {
   if (request.method === 'WITHDRAW') {
     if (!request.retransmitting) return refuse('the withdrawal already waits for its next retry cycle');
     return {
-      next: { ...order, outstanding: { ...request, retransmitting: false } },
+      next: { ...order, outstanding: { method: 'WITHDRAW', retransmitting: false, unknown: true } },
       effects: [
-        ...stop('retransmit'),
-        { type: 'alarm', reason: 'withdrawalUnanswered' },
+        ...stop('retransmit', 'requery'),
+        ...(request.unknown ? [] : [{ type: 'alarm', reason: 'withdrawalUnanswered' } as const]),
         { type: 'startTimer', timer: 'withdrawalRetry', minDelaySeconds: 60, preferredDelaySeconds: 300 },
       ],
     };
   }
   const alarm: ClientEffect[] = request.method === 'ACTIVATE' ? [{ type: 'alarm', reason: 'activationUnanswered' }] : [];
-  return { next: { ...order, outstanding: undefined }, effects: [...stop('retransmit'), ...alarm, notify('requestUnanswered')] };
+  return { next: { ...order, outstanding: undefined }, effects: [...stop('retransmit', 'requery'), ...alarm, notify('requestUnanswered')] };
 }
 
-const idle = (order: ClientOrderState): string | undefined =>
-  order.outstanding ? `${order.outstanding.method} still waits for its answer` : undefined;
+const idle = (order: ClientOrderState): Refusal | undefined =>
+  order.outstanding ? refuse(`${order.outstanding.method} still waits for its answer`, 'busy') : undefined;
 
 /** An offer arrives (9.2.3, 11.1.1): wait at most VALIDITY_OFFER_TIME for our decision. */
 function offerArrives(order: ClientOrderState, event: Extract<ClientEvent, { type: 'offerReceived' }>): ClientStep {
@@ -394,13 +474,14 @@ function resting(state: 'Completed' | 'Cancelled') {
     processingReceived: { to, rfc: '11.4 (interim answer); Fig. 14', apply: interimAnswer },
     retransmitTimeout: { to, rfc: '11.4', apply: retransmit },
     retriesExhausted: { to, rfc: '11.1.2; 11.4; 9.2.11 (ACTIVATE: alarm)', apply: requestUnanswered },
+    requeryDue: { to, rfc: '11.4 (a repeated request gets the stored answer); C9', apply: requery },
     stopRetrying: {
       to,
       rfc: '11.1.2 (administrator instruction)',
       apply: (order: ClientOrderState): ClientStep | Refusal =>
         order.outstanding
-          ? { next: { ...order, outstanding: undefined }, effects: stop('retransmit', 'withdrawalRetry') }
-          : refuse('no request is outstanding'),
+          ? { next: { ...order, outstanding: undefined }, effects: stop('retransmit', 'withdrawalRetry', 'requery') }
+          : refuse('no request is outstanding', 'wrong-state'),
     },
   };
 }
@@ -488,7 +569,7 @@ export const CLIENT_TRANSITIONS: Table = {
       rfc: '9.2.2; 9.2.6 (ACK with EXPECTED_RESPONSE_TIME); Fig. 11',
       apply: (order) => {
         const until = order.moreTimeRequested;
-        if (until === undefined) return refuse('the server did not ask for more time');
+        if (until === undefined) return refuse('the server did not ask for more time', 'no-time-request');
         const { moreTimeRequested: _granted, ...rest } = order;
         return {
           next: rest,
@@ -504,7 +585,7 @@ export const CLIENT_TRANSITIONS: Table = {
       to: ['ServerProcessing'],
       rfc: '9.2.10 (status 7); 11.2.1 (the server must still answer before the initial time); Fig. 12',
       apply: (order) => {
-        if (order.moreTimeRequested === undefined) return refuse('the server did not ask for more time');
+        if (order.moreTimeRequested === undefined) return refuse('the server did not ask for more time', 'no-time-request');
         const { moreTimeRequested: _refused, ...rest } = order;
         return { next: rest, effects: [send('FAIL', { statusCode: StatusCode.MORE_TIME_REJECTED })] };
       },
@@ -554,31 +635,52 @@ export const CLIENT_TRANSITIONS: Table = {
 
   AcceptSent: {
     ackReceived: {
-      to: ['Completed'],
-      rfc: '8.11.1 Fig. 8; 9.2.6; 10.1 (ACK of a QUOTATION/UPDATE transaction)',
+      to: ['Completed', 'Cancelled'],
+      rfc: '8.11.1 Fig. 8; 9.2.6; 10.1 (ACK of a QUOTATION/UPDATE transaction); C23 (cancel requested meanwhile)',
       apply: (order) => {
         const activationType = order.terms?.activationType;
+        const concluded: ClientOrderState = {
+          state: 'Completed',
+          cycle: order.cycle,
+          hasAgreement: true,
+          activationType,
+          activation: activationOnAgreement(order.terms, order),
+        };
+        const effects: ClientEffect[] = [...stop('retransmit', 'requery'), ...settled(order.outstanding), notify('agreementReached')];
+        if (!order.cancelRequested) return { next: concluded, effects };
+        if (order.cycle === 'update') {
+          // The update was concluded before the cancel could act: the server's truth stands, and
+          // the administrator is told (undoing it takes another UPDATE).
+          return { next: concluded, effects: [...effects, { type: 'alarm', reason: 'cancelTooLate' }] };
+        }
+        // C23: the customer cancelled, the server concluded: the agreement is withdrawn at once.
         return {
-          next: {
-            state: 'Completed',
-            cycle: order.cycle,
-            hasAgreement: true,
-            activationType,
-            activation: activationOnAgreement(order.terms, order),
-          },
-          effects: [...stop('retransmit'), notify('agreementReached')],
+          next: { state: 'Cancelled', cycle: order.cycle, hasAgreement: false, cancelReason: 'withdrawn', outstanding: outstanding('WITHDRAW') },
+          effects: [...effects, send('WITHDRAW'), start('retransmit')],
         };
       },
     },
-    processingReceived: { to: ['AcceptSent'], rfc: '11.4 (interim answer)', apply: interimAnswer },
-    failReceived: FAIL_RULE,
-    cancel: CANCEL_RULE,
+    processingReceived: { to: ['AcceptSent'], rfc: '11.4 (interim answer); C9', apply: interimAnswer },
+    failReceived: {
+      to: ['Cancelled', 'Completed'],
+      rfc: '8.6; 9.2.10 (the ACCEPT is refused)',
+      apply: (order) => dropCycle(order, 'failed', settled(order.outstanding)),
+    },
+    cancel: {
+      to: ['AcceptSent'],
+      rfc: '9.2.7; C23 (a CANCEL would cross the ACK: the ACCEPT\'s answer decides)',
+      apply: (order) =>
+        order.cancelRequested
+          ? refuse('a cancel is already waiting for the ACCEPT\'s answer', 'cancel-pending')
+          : { next: { ...order, cancelRequested: true }, effects: [notify('cancelDeferred')] },
+    },
     retransmitTimeout: { to: ['AcceptSent'], rfc: '11.1.1 (ACCEPT retransmitted); 11.4', apply: retransmit },
     retriesExhausted: {
-      to: ['Cancelled', 'Completed'],
-      rfc: '11.1.1 (maximum retry reached); outcome at the server unknown, hence the alarm',
-      apply: (order) => dropCycle(order, 'timeout', [{ type: 'alarm', reason: 'acceptUnanswered' }]),
+      to: ['AcceptSent'],
+      rfc: '11.1.1 (maximum retry reached); C10: the outcome at the server is unknown, hence the alarm and the re-queries',
+      apply: (order, event) => unknownOutcome(order, 'acceptUnanswered', event.requery === true),
     },
+    requeryDue: { to: ['AcceptSent'], rfc: '11.4; C9, C10', apply: requery },
   },
 
   Completed: {
@@ -587,7 +689,7 @@ export const CLIENT_TRANSITIONS: Table = {
       rfc: '9.2.9; 11.1.3; Fig. 15',
       apply: (order, event) => {
         const busy = idle(order);
-        if (busy) return refuse(busy);
+        if (busy) return busy;
         const { updateEndedBy: _previous, ...rest } = order;
         return {
           next: {
@@ -610,7 +712,7 @@ export const CLIENT_TRANSITIONS: Table = {
       rfc: '8.11.1 Fig. 8; 9.2.8; 10.1 (ACK of WITHDRAW matches Cancelled); 11.1.2',
       apply: (order) => {
         const busy = idle(order);
-        if (busy) return refuse(busy);
+        if (busy) return busy;
         return {
           next: {
             state: 'Cancelled',
@@ -628,8 +730,8 @@ export const CLIENT_TRANSITIONS: Table = {
       rfc: '9.2.11; wire-format.md 5 (ACTIVATE only for "scheduled" orders); Fig. 16',
       apply: (order, event) => {
         const busy = idle(order);
-        if (busy) return refuse(busy);
-        if (order.activationType !== 'scheduled') return refuse('explicit activation was not negotiated for this order');
+        if (busy) return busy;
+        if (order.activationType !== 'scheduled') return refuse('explicit activation was not negotiated for this order', 'not-scheduled');
         return {
           next: { ...order, outstanding: outstanding('ACTIVATE', event.schedule) },
           effects: [send('ACTIVATE', { activationSchedule: event.schedule }), start('retransmit')],
@@ -704,6 +806,7 @@ export function clientOrderProblems(value: unknown): string[] {
   if (order.moreTimeRequested !== undefined && state !== 'ServerProcessing') problems.push('moreTimeRequested outside ServerProcessing');
   if ((order.terms !== undefined) !== NEGOTIATING.includes(state)) problems.push('terms exactly while negotiating');
   if (order.updateEndedBy !== undefined && state !== 'Completed') problems.push('updateEndedBy only in Completed');
+  if (order.cancelRequested !== undefined && state !== 'AcceptSent') problems.push('cancelRequested only in AcceptSent');
   const request = order.outstanding as ClientOutstanding | undefined;
   if (request !== undefined) {
     const allowed = REQUEST_STATES[request.method];

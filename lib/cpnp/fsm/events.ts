@@ -163,8 +163,23 @@ export interface NotifyEffect<N extends string> {
  */
 export interface AlarmEffect {
   type: 'alarm';
-  reason: 'withdrawalUnanswered' | 'withdrawalRefused' | 'acceptUnanswered' | 'activationUnanswered';
+  reason: AlarmKind;
 }
+
+/**
+ * Why an administrator is alarmed. 11.1.2 names the withdrawal alarms; the others mark a state
+ * in which the client cannot know what the server concluded (docs/state-machines.md C9, C10,
+ * C23): the order carries the alarm until an answer or an operator settles it.
+ */
+export const ALARM_KINDS = [
+  'withdrawalUnanswered',
+  'withdrawalRefused',
+  'acceptUnanswered',
+  'activationUnanswered',
+  'answerOverdue',
+  'cancelTooLate',
+] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 /** A next state and what to do about it. */
 export interface Step<O, F> {
@@ -177,6 +192,8 @@ export interface Rejection<S extends string> {
   state: S;
   event: string;
   reason: string;
+  /** A machine-readable refusal code, when the rule gave one (e.g. 'busy'); absent: the pair is not in the table. */
+  code?: string;
   /**
    * Server only, for requests received from the client: the FAIL status code to answer with
    * (RFC 8921 10.2, 9.2.7, 9.2.8, 9.2.11). Absent: drop silently.
@@ -191,6 +208,8 @@ export type Outcome<O, F, S extends string> =
 /** A rule's own refusal, when the pair is in the table but the order's data forbids it. */
 export interface Refusal {
   refuse: string;
+  /** Machine-readable refusal code (client commands: see RefusalCode in engine/client-engine.ts). */
+  code?: string;
   failWith?: StatusCodeValue;
 }
 
@@ -234,15 +253,15 @@ export function runTable<O extends { state: S }, E extends { type: string }, F, 
   event: E,
   failWith: (event: E) => StatusCodeValue | undefined,
 ): Outcome<O, F, S> {
-  const reject = (reason: string, code?: StatusCodeValue): Outcome<O, F, S> => ({
+  const reject = (reason: string, code?: StatusCodeValue, refusal?: string): Outcome<O, F, S> => ({
     ok: false,
-    rejection: compact({ state: order.state, event: event.type, reason, failWith: code }),
+    rejection: compact({ state: order.state, event: event.type, reason, failWith: code, code: refusal }),
   });
   const row = own(table, order.state) as object | undefined;
   if (row === undefined) return reject(`unknown state ${String(order.state)}`);
   const rule = own(row, event.type) as Rule<O, E, F, S> | undefined;
   if (rule === undefined) return reject(`${event.type} is not allowed in state ${order.state}`, failWith(event));
   const step = rule.apply(order, event);
-  if ('refuse' in step) return reject(step.refuse, step.failWith ?? failWith(event));
+  if ('refuse' in step) return reject(step.refuse, step.failWith ?? failWith(event), step.code);
   return { ok: true, next: compact(step.next), effects: step.effects.map((effect) => compact(effect)) };
 }

@@ -330,6 +330,9 @@ describe('cascaded negotiation (RFC 8921 8.8, Figure 7), three engines', () => {
       'A→client PROCESSING',
       'A→B QUOTATION',
       'B→A PROCESSING',
+      // A time later than the child's EXPECTED_RESPONSE_TIME is a more-time request the client
+      // decides (9.1.7, 11.1.1; docs/state-machines.md C5): the coordinator refuses it (FAIL 7).
+      'A→B FAIL',
       'A→client FAIL',
       'A→B CANCEL',
       'B→A ACK',
