@@ -32,7 +32,7 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/unit-test-hooks.mjs', '--test', '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
 });

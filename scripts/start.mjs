@@ -200,6 +200,8 @@ build();
 const { services, portal } = extraServices();
 const prepared = await preparePortal(portal);
 for (const service of services) launch(service);
-launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port)], env: prepared.env });
+// HOST=127.0.0.1 keeps the portal on loopback (tests); by default Next listens on every address.
+const hostArgs = process.env.HOST ? ['-H', process.env.HOST] : [];
+launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port), ...hostArgs], env: prepared.env });
 await announce(`http://localhost:${port}/`);
 printLogins(prepared.logins);

@@ -15,9 +15,9 @@ import { approveOrder, rejectOrder } from '../approvals/service';
 import { INTENT_KINDS } from '../db/types';
 import { enqueueIntent } from '../intents/service';
 import { createOrder, updateDraft, type NewOrderInput } from '../orders/service';
-import { fail, type ServiceResult } from '../result';
+import { fail, type ServiceError, type ServiceResult } from '../result';
 
-export const SIGNED_OUT: ServiceResult<never> = { ok: false, code: 'forbidden', message: 'Sign in first.' };
+export const SIGNED_OUT: ServiceError = { ok: false, code: 'forbidden', message: 'Sign in first.' };
 
 const orderId = z.string().min(1).max(64);
 

@@ -17,7 +17,9 @@
  */
 import { betterAuth, type BetterAuthOptions } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
 import type { PortalDbClient } from '../db/client';
+import { consumeSignInAttempt } from './account-limit';
 
 export interface PortalAuthSettings {
   /** The portal's public URL; its origin is trusted and its scheme decides Secure cookies. */
@@ -32,6 +34,9 @@ export interface PortalAuthSettings {
   /** Sign-in attempts allowed per client address within `signInWindowSeconds`. */
   signInMax: number;
   signInWindowSeconds: number;
+  /** Sign-in attempts allowed per account (email) within `accountWindowSeconds`. */
+  accountMax: number;
+  accountWindowSeconds: number;
 }
 
 /** Settings from the environment (scripts/start.mjs sets BETTER_AUTH_SECRET and PORT). */
@@ -52,6 +57,8 @@ export function authSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Porta
     signUpOrganisationId: env.PORTAL_SIGNUP_ORGANISATION,
     signInMax: Number(env.PORTAL_SIGNIN_MAX ?? 10),
     signInWindowSeconds: Number(env.PORTAL_SIGNIN_WINDOW ?? 60),
+    accountMax: Number(env.PORTAL_ACCOUNT_SIGNIN_MAX ?? 10),
+    accountWindowSeconds: Number(env.PORTAL_ACCOUNT_SIGNIN_WINDOW ?? 300),
   };
 }
 
@@ -72,8 +79,18 @@ export function authOptions(db: PortalDbClient, settings: PortalAuthSettings) {
     user: {
       additionalFields: {
         role: { type: 'string', required: false, defaultValue: 'customer', input: false },
-        organisationId: { type: 'string', required: true, input: false },
+        // Not required at input (it is input: false); the sign-up hook and the CLI always set it.
+        organisationId: { type: 'string', required: false, input: false },
       },
+    },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== '/sign-in/email') return;
+        const email: unknown = (ctx.body as { email?: unknown } | undefined)?.email;
+        if (typeof email !== 'string') return;
+        const allowed = await consumeSignInAttempt(db, email, { max: settings.accountMax, windowSeconds: settings.accountWindowSeconds });
+        if (!allowed) throw new APIError('TOO_MANY_REQUESTS', { message: 'Too many sign-in attempts for this account. Try again later.' });
+      }),
     },
     databaseHooks: {
       user: {

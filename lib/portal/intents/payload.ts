@@ -7,6 +7,7 @@ import { CpnpDecodeError, isDateTime, type Cpd, type DateTime } from '../../cpnp
 import { readCpd } from '../../cpnp/cpd/validate';
 import { SchemaReader } from '../../cpnp/schema-reader';
 import type { IntentKind } from '../db/types';
+import { decodeErrorText } from '../orders/input';
 
 const id = z.string().min(1).max(64);
 const dateTime = z.string().refine(isDateTime, 'An RFC 3339 UTC date-time ending in Z.');
@@ -51,7 +52,7 @@ export function parseIntentPayload(kind: IntentKind, payload: unknown): PayloadC
       value.cpd = readCpd(value.cpd, 'cpd', new SchemaReader('json'));
     } catch (error) {
       if (!(error instanceof CpnpDecodeError)) throw error;
-      return { ok: false, message: 'The updated CPD is not valid.', fieldErrors: { [error.path || 'cpd']: [error.message] } };
+      return { ok: false, message: 'The updated CPD is not valid.', fieldErrors: { [error.path || 'cpd']: [decodeErrorText(error)] } };
     }
   }
   return { ok: true, value };

@@ -45,6 +45,11 @@ function add(errors: Record<string, string[]>, key: string, message: string) {
   (errors[key] ??= []).push(message);
 }
 
+/** lib/cpnp's message without the path prefix (the path is the key already). */
+export function decodeErrorText(error: CpnpDecodeError): string {
+  return error.path && error.message.startsWith(`${error.path}: `) ? error.message.slice(error.path.length + 2) : error.message;
+}
+
 /**
  * `strict`: run lib/cpnp's CPD validator (submitted orders). Drafts are stored as typed, so a
  * half-filled form is never lost; they are validated when submitted.
@@ -64,7 +69,7 @@ export function validateOrderInput(input: unknown, strict: boolean): OrderValida
     options = readInformationElements({ options: v.options }, '', new SchemaReader('json')).options ?? {};
   } catch (error) {
     if (!(error instanceof CpnpDecodeError)) throw error;
-    add(fieldErrors, error.path || 'options', error.message);
+    add(fieldErrors, error.path || 'options', decodeErrorText(error));
   }
   let cpd = v.cpd as Cpd;
   if (strict) {
@@ -74,7 +79,7 @@ export function validateOrderInput(input: unknown, strict: boolean): OrderValida
         cpd = readCpd(v.cpd, 'cpd', new SchemaReader('json'));
       } catch (error) {
         if (!(error instanceof CpnpDecodeError)) throw error;
-        add(fieldErrors, error.path || 'cpd', error.message);
+        add(fieldErrors, error.path || 'cpd', decodeErrorText(error));
       }
     }
   }
