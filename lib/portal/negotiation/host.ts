@@ -63,6 +63,10 @@ export interface NegotiationHostOptions {
 /** Commands a user's intent runs: their transitions are recorded with the user as actor. */
 const USER_CAUSES = new Set(['createOrder', 'approve', 'sendQuotation', 'accept', 'decline', 'cancel', 'withdraw', 'update', 'activate', 'grantMoreTime', 'refuseMoreTime']);
 
+/** SQLite has one writer: a step may wait for another process's write (the web layer's inserts)
+ * longer than Prisma's default 5 s; a commit that still fails is rolled back and retried. */
+const TX_OPTIONS = { maxWait: 30_000, timeout: 30_000 } as const;
+
 const OFFERED = new Set(['OfferReceived', 'OfferProcessing']);
 const NEGOTIATING = new Set(['PQOSent', 'ServerProcessing']);
 
@@ -614,16 +618,26 @@ export class NegotiationHost {
     const offered: { orderId: string }[] = [];
     await this.db.$transaction(async (tx) => {
       for (const rec of orders) {
-        const row = await tx.negotiation.findUnique({ where: { customerOrderId: rec.customerOrderId }, select: { id: true, orderId: true, cycle: true } });
+        const mine = events.filter((e) => e.orderId === rec.customerOrderId);
+        const reachability = mine.some((e) => e.kind === 'received') ? 'ok' : mine.some((e) => e.kind === 'retransmitted') ? 'retrying' : undefined;
+        // The first statement writes: SQLite then takes its write lock at once (waiting for
+        // another process's write if need be) instead of failing to upgrade a read snapshot.
+        const updated = await tx.negotiation.updateMany({
+          where: { customerOrderId: rec.customerOrderId },
+          data: {
+            ...projectRecord(rec),
+            ...(mine.some((e) => e.kind === 'sent' && e.method === 'UPDATE') ? { cycle: { increment: 1 } } : {}),
+            ...(reachability ? { reachability, ...(reachability === 'ok' ? { lastError: null } : {}) } : {}),
+          },
+        });
+        const row = updated.count === 1 ? await tx.negotiation.findUnique({ where: { customerOrderId: rec.customerOrderId }, select: { id: true, orderId: true, cycle: true } }) : null;
         if (!row) {
           this.logger.warn(`engine order ${rec.customerOrderId} has no negotiation row`);
           continue;
         }
         touched.add(row.orderId);
-        const mine = events.filter((e) => e.orderId === rec.customerOrderId);
-        const cycle = row.cycle + (mine.some((e) => e.kind === 'sent' && e.method === 'UPDATE') ? 1 : 0);
+        const cycle = row.cycle;
         const actorOf = (cause: string): string => (ctx.intent && USER_CAUSES.has(cause) ? ctx.intent.actor : ENGINE_ACTOR);
-        let reachability: string | undefined;
         for (const e of mine) {
           const at = new Date(e.at);
           switch (e.kind) {
@@ -674,7 +688,6 @@ export class NegotiationHost {
               break;
             }
             case 'received':
-              reachability = 'ok';
               if (ctx.inbound) {
                 const decoded = decodeMessage(ctx.inbound.bytes);
                 await tx.message.create({
@@ -690,30 +703,22 @@ export class NegotiationHost {
                 });
               }
               break;
-            case 'retransmitted':
-              reachability ??= 'retrying';
-              break;
             default:
               break;
           }
         }
-        const columns = projectRecord(rec);
-        await tx.negotiation.update({
-          where: { id: row.id },
-          data: { ...columns, cycle, ...(reachability ? { reachability, ...(reachability === 'ok' ? { lastError: null } : {}) } : {}) },
-        });
       }
       if (ctx.intent) {
-        const intentOrder = await tx.intent.findUnique({ where: { id: ctx.intent.id }, select: { orderId: true } });
-        if (intentOrder) touched.add(intentOrder.orderId);
         const o = ctx.intent.outcome ?? DONE;
         await tx.intent.updateMany({
           where: { id: ctx.intent.id, status: 'pending' },
           data: { status: o.status, resultCode: o.code, resultMessage: o.message, processedAt: now },
         });
+        const intentOrder = await tx.intent.findUnique({ where: { id: ctx.intent.id }, select: { orderId: true } });
+        if (intentOrder) touched.add(intentOrder.orderId);
       }
       for (const orderId of touched) await this.updateAggregate(tx, orderId, now);
-    });
+    }, TX_OPTIONS);
     for (const orderId of touched) notifyOrderChanged(orderId);
     // A group's selection rule may pick an offer now (after the commit: it queues an intent).
     for (const orderId of new Set(offered.map((o) => o.orderId))) void this.selectForGroup(orderId).catch((error) => this.logger.warn(`group ${orderId}: ${errorText(error)}`));
