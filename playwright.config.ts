@@ -53,6 +53,11 @@ export default defineConfig({
       CPNP_PROVIDER_PORT: process.env.E2E_PROVIDER_PORT ?? '18921',
       CPNP_PARTNER_PORT: process.env.E2E_PARTNER_PORT ?? '18922',
       CPNP_DATA_DIR: 'test-results/e2e-data',
+      HOST: '127.0.0.1',
+      // The suites sign in many times from one address within a minute; the limits themselves
+      // are tested in lib/portal/__tests__/auth.test.ts.
+      PORTAL_SIGNIN_MAX: '200',
+      PORTAL_ACCOUNT_SIGNIN_MAX: '200',
     },
     // A production build takes one to two minutes on two cores.
     timeout: 300_000,

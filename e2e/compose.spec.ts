@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { openPortalDb } from '../lib/portal/db/client';
+import { CPD, DATA_DIR, logins, placeOrder, signIn } from './support/portal';
 
 // Issue 9 item 3: a customer composes a multi-site CPD with ranges, meets a validation error on
 // the right field with nothing lost, fixes it and submits; the page passes an axe check.
@@ -61,6 +63,8 @@ async function setFixed(group: Locator, value: string): Promise<void> {
 }
 
 test('a customer composes a multi-site CPD with ranges, fixes a validation error and submits it', async ({ page }) => {
+  // A long walk through the whole form (two page loads, two axe runs): more than the default 30 s.
+  test.setTimeout(90_000);
   await signInTo(page, '/orders/new');
   await expectNoSeriousA11yViolations(page);
   await page.screenshot({ path: `${SHOTS}/compose-top.png` });
@@ -99,8 +103,13 @@ test('a customer composes a multi-site CPD with ranges, fixes a validation error
   await setRange(qos.getByRole('group', { name: 'One-way delay (ms)' }), { max: '30', pref: '20' });
   await setFixed(qos.getByRole('group', { name: 'Jitter (ms)' }), '5');
   await qos.getByLabel('Statistic (optional)').selectOption('p95');
-  await qos.getByRole('combobox', { name: 'Measured from (optional)' }).fill('ce-rennes');
-  await qos.getByRole('combobox', { name: 'Measured to (optional)' }).fill('ce-volos');
+  const from = qos.getByRole('combobox', { name: 'Measured from (optional)' });
+  await from.fill('ce-ren');
+  await page.getByRole('option', { name: 'ce-rennes' }).click();
+  await expect(from).toHaveValue('ce-rennes');
+  const to = qos.getByRole('combobox', { name: 'Measured to (optional)' });
+  await to.fill('ce-volos');
+  await to.press('Escape');
 
   // Availability and capacity as ranges with a preferred value; conformance.
   const availability = page.getByRole('group', { name: 'Availability', exact: true });
@@ -120,8 +129,9 @@ test('a customer composes a multi-site CPD with ranges, fixes a validation error
   const inboundPref = inbound.getByLabel('Preferred', { exact: true });
   await expect(inbound.getByText('The preferred value is below the minimum (80)')).toBeVisible();
   await expect(inboundPref).toHaveAttribute('aria-invalid', 'true');
-  await page.getByRole('group', { name: 'Scope', exact: true }).scrollIntoViewIfNeeded();
+  await qos.evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: `${SHOTS}/compose-middle.png` });
+  await inbound.screenshot({ path: `${SHOTS}/compose-field-error.png` });
 
   // Submitting shows the summary; its link leads to the field; nothing typed is lost.
   await page.getByRole('button', { name: 'Submit for approval' }).click();
@@ -150,9 +160,24 @@ test('a customer composes a multi-site CPD with ranges, fixes a validation error
   await expect(summary).toBeHidden();
 
   await page.getByRole('button', { name: 'Submit for approval' }).click();
-  await expect(page).toHaveURL(/\/orders\/[^/?]+$/, { timeout: 20_000 });
+  await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
   await expect(page.getByRole('heading', { level: 1, name: 'Rennes – Volos backbone' })).toBeVisible();
   await expect(page.getByText('Waiting for an administrator to approve the order')).toBeVisible();
+
+  // What was stored is what was typed: a copy of the order comes back with every value.
+  const orderId = new URL(page.url()).pathname.split('/').pop() ?? '';
+  await page.goto(`/orders/new?clone=${encodeURIComponent(orderId)}`);
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Copy of Rennes – Volos backbone');
+  await expect(page.getByRole('checkbox', { name: /Example Networks/ })).toBeChecked();
+  await expect(page.getByRole('group', { name: 'Site 1' }).getByLabel('Place name')).toHaveValue('Rennes');
+  await expect(page.getByRole('group', { name: 'Site 2' }).getByLabel('Latitude')).toHaveValue('39.36');
+  await expect(scope.getByRole('checkbox', { name: /^Restricted/ })).toBeChecked();
+  await expect(scope.getByLabel('Inbound sources')).toHaveValue('ce-volos\n198.51.100.0/24');
+  await expect(qos.getByRole('group', { name: 'One-way delay (ms)' }).getByLabel('Preferred', { exact: true })).toHaveValue('20');
+  await expect(qos.getByRole('combobox', { name: 'Measured to (optional)' })).toHaveValue('ce-volos');
+  await expect(availability.getByLabel('Minimum', { exact: true })).toHaveValue('99.9');
+  await expect(inbound.getByLabel('Preferred', { exact: true })).toHaveValue('100');
+  await expect(capacity.getByRole('checkbox', { name: 'Drop', exact: true })).toBeChecked();
 });
 
 test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS choice is exclusive', async ({ page }) => {
@@ -161,6 +186,13 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await page.getByRole('checkbox', { name: /Example Networks/ }).check();
   await page.getByRole('checkbox', { name: /Carrier B/ }).check();
   await page.getByLabel('Cheapest offer that meets every bound').check();
+  // A test order with its period end, typed into the date picker's segments.
+  await page.getByLabel('Test (trial period)').check();
+  const testUntil = page.getByRole('group', { name: 'Test period ends (UTC)' });
+  await testUntil.getByRole('spinbutton').first().click();
+  await page.keyboard.type('01312027');
+  await page.keyboard.type('1830');
+  await expect(page.locator('input[type=hidden][name="options.testUntil"]')).toHaveValue('2027-01-31T18:30:00');
   const sites = page.getByRole('group', { name: 'Sites' });
   await sites.getByLabel('Node id').fill('ce-a');
   await sites.getByLabel('Border link').fill('pe1:ge-0/0/1');
@@ -175,7 +207,7 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await qos.getByRole('checkbox', { name: 'High', exact: true }).check();
 
   await page.getByRole('button', { name: 'Save draft' }).click();
-  await expect(page).toHaveURL(/\/orders\/[^/?]+$/, { timeout: 20_000 });
+  await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
   const orderUrl = new URL(page.url());
   const orderId = orderUrl.pathname.split('/').pop() ?? '';
 
@@ -184,9 +216,85 @@ test('a saved draft reopens with everything as typed, and the RFC 7297 3.3 QoS c
   await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Draft with a qualitative class');
   await expect(page.getByRole('checkbox', { name: /Carrier B/ })).toBeChecked();
   await expect(page.getByLabel('Cheapest offer that meets every bound')).toBeChecked();
+  await expect(page.getByLabel('Test (trial period)')).toBeChecked();
+  await expect(page.locator('input[type=hidden][name="options.testUntil"]')).toHaveValue('2027-01-31T18:30:00');
   await expect(qos.getByLabel(/^Qualitative/)).toBeChecked();
   await expect(qos.getByRole('checkbox', { name: 'Medium', exact: true })).toBeChecked();
   await expect(qos.getByRole('checkbox', { name: 'High', exact: true })).toBeChecked();
   await expect(qos.getByRole('checkbox', { name: 'Low', exact: true })).not.toBeChecked();
   await expectNoSeriousA11yViolations(page);
+});
+
+test('an unfinished order can be saved as a draft; submitting it lists what is missing', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await page.getByLabel('Title', { exact: true }).fill('Only a title so far');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'problem' });
+  await expect(summary.getByRole('link', { name: /Profile 1 › Site 1 › Node id/ })).toBeVisible();
+  await expect(summary.getByRole('link', { name: /Profile 1 › Site 1 › Border link/ })).toBeVisible();
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page).toHaveURL(/\/orders\/(?!new)[^/?]+$/, { timeout: 20_000 });
+  await expect(page.getByRole('heading', { level: 1, name: 'Only a title so far' })).toBeVisible();
+});
+
+test('an error only the server can find comes back on the form with nothing lost', async ({ page }) => {
+  await signInTo(page, '/orders/new');
+  await page.getByLabel('Title', { exact: true }).fill('Copy of a vanished order');
+  await page.getByRole('checkbox', { name: /Example Networks/ }).check();
+  const sites = page.getByRole('group', { name: 'Sites' });
+  await sites.getByLabel('Node id').fill('ce-a');
+  await sites.getByLabel('Border link').fill('pe1:ge-0/0/1');
+  const availability = page.getByRole('group', { name: 'Availability', exact: true });
+  await availability.getByLabel('State an availability').check();
+  await setRange(availability.getByRole('group', { name: 'Availability (%)' }), { min: '99.5', pref: '99.9' });
+  // As if the order being copied was deleted after the page loaded: only the service can tell.
+  await page.locator('form#compose').evaluate((form) => {
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'hidden', name: 'clonedFrom', value: 'no-such-order' });
+    form.appendChild(input);
+  });
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  const summary = page.getByRole('alert').filter({ hasText: 'problem' });
+  await expect(summary).toContainText('The order to clone was not found.');
+  await expect(summary).toBeFocused();
+  await expect(page).toHaveURL(/\/orders\/new$/);
+  await expect(page.getByLabel('Title', { exact: true })).toHaveValue('Copy of a vanished order');
+  await expect(page.getByRole('checkbox', { name: /Example Networks/ })).toBeChecked();
+  await expect(sites.getByLabel('Border link')).toHaveValue('pe1:ge-0/0/1');
+  await expect(availability.getByLabel('Preferred', { exact: true })).toHaveValue('99.9');
+  await expectNoSeriousA11yViolations(page);
+});
+
+test('updating an agreement starts from the agreed CPD and queues an UPDATE for the provider', async ({ page }) => {
+  const { customer } = logins();
+  // What the engine host would have stored for an order that reached an agreement.
+  const agreed = [{ ...CPD[0], capacity: { inMbps: 150, outMbps: 100 }, availability: { percent: 99.9 } }];
+  const order = await placeOrder(customer.email, {
+    state: 'Completed',
+    negotiation: { clientState: 'Completed', agreed: true, agreementCpd: JSON.stringify(agreed) },
+  });
+  await signIn(page, customer);
+  await page.goto(`/orders/${order.id}`);
+  await page.getByRole('link', { name: 'Update agreement…' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Update the agreement' })).toBeVisible();
+  // Only the CPD is edited: no order or provider fields.
+  await expect(page.getByLabel('Title', { exact: true })).toHaveCount(0);
+  const capacity = page.getByRole('group', { name: 'Capacity & conformance' });
+  const inbound = capacity.getByRole('group', { name: 'Inbound (Mbit/s)' });
+  await expect(inbound.getByLabel('Value', { exact: true })).toHaveValue('150');
+  await expectNoSeriousA11yViolations(page);
+  await setRange(inbound, { min: '150', pref: '200' });
+  await page.getByRole('button', { name: 'Send the update to Example Networks' }).click();
+  await expect(page).toHaveURL(new RegExp(`/orders/${order.id}$`), { timeout: 20_000 });
+  await expect(page.getByText('On its way: Update agreement')).toBeVisible();
+  // The queued UPDATE carries the edited CPD, for the engine host to send.
+  const db = openPortalDb(join(DATA_DIR, 'portal.db'));
+  try {
+    const intent = await db.intent.findFirstOrThrow({ where: { orderId: order.id, kind: 'update' } });
+    const payload = JSON.parse(intent.payload) as { cpd: { capacity: unknown }[] };
+    expect(payload.cpd[0]?.capacity).toEqual({ inMbps: { min: 150, pref: 200 }, outMbps: 100 });
+  } finally {
+    await db.$disconnect();
+  }
 });

@@ -9,9 +9,10 @@ import { expect, test } from '@playwright/test';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const keyFile = join(root, 'test-results/e2e-data/dev/portal.key');
 
+// The same ports playwright.config.ts gives the providers (overridable for parallel runs).
 for (const [name, port] of [
-  ['Example Networks', 18921],
-  ['Carrier B', 18922],
+  ['Example Networks', Number(process.env.E2E_PROVIDER_PORT ?? 18921)],
+  ['Carrier B', Number(process.env.E2E_PARTNER_PORT ?? 18922)],
 ] as const) {
   test(`reference provider ${name} answers cpnp ping over DTLS`, () => {
     const result = spawnSync(

@@ -203,5 +203,5 @@ for (const service of services) launch(service);
 // HOST=127.0.0.1 keeps the portal on loopback (tests); by default Next listens on every address.
 const hostArgs = process.env.HOST ? ['-H', process.env.HOST] : [];
 launch({ name: 'next start', command: process.execPath, args: [nextBin, 'start', '-p', String(port), ...hostArgs], env: prepared.env });
-await announce(`http://localhost:${port}/`);
+await announce(`http://${process.env.HOST ?? 'localhost'}:${port}/`);
 printLogins(prepared.logins);

@@ -14,8 +14,11 @@ export function ErrorSummary({
   status,
   errors,
   formErrors,
+  attempt,
 }: {
   formId: string;
+  /** Changes with every submission (or server reply): the moment to take focus. */
+  attempt: unknown;
   status: 'success' | 'error' | undefined;
   errors: Record<string, string[]>;
   formErrors: string[] | undefined;
@@ -23,13 +26,18 @@ export function ErrorSummary({
   const ref = useRef<HTMLDivElement>(null);
   const entries = Object.entries(errors).filter(([name]) => name !== '');
   const visible = status === 'error' && (entries.length > 0 || (formErrors?.length ?? 0) > 0);
-  const signature = visible ? entries.map(([n, e]) => `${n}:${e.join()}`).join('|') : '';
-
+  // Focus once per submission, when its errors are on screen (a server reply renders a beat
+  // after it arrives); never on the keystrokes that revalidate.
+  const owed = useRef(false);
   useEffect(() => {
-    if (signature) ref.current?.focus();
-    // Focus when a new set of errors arrives, not on every keystroke that revalidates.
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed on the submission's errors
-  }, [status]);
+    owed.current = true;
+  }, [attempt]);
+  useEffect(() => {
+    if (visible && owed.current) {
+      owed.current = false;
+      ref.current?.focus();
+    }
+  }, [visible, attempt]);
 
   if (!visible) return null;
   const total = entries.length + (formErrors?.length ?? 0);

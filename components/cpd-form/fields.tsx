@@ -50,7 +50,7 @@ function describedBy(meta: FieldMetadata<unknown>, hint: ReactNode | undefined):
 }
 
 /** The field's errors, in words (never colour alone). */
-export function FieldErrors({ id, errors }: { id: string; errors: string[] | undefined }) {
+export function FieldErrors({ id, errors, label }: { id: string; errors: string[] | undefined; label?: string }) {
   if (!errors || errors.length === 0) return null;
   return (
     <div id={id} className="mt-1 space-y-0.5 text-sm text-red-700">
@@ -59,6 +59,7 @@ export function FieldErrors({ id, errors }: { id: string; errors: string[] | und
           <span aria-hidden="true">⚠</span>
           <span>
             <span className="sr-only">Error: </span>
+            {label ? <span className="font-medium">{label}: </span> : null}
             {error}
           </span>
         </p>
@@ -211,7 +212,8 @@ export function NumberInput({
   maxValue,
   step,
   isDisabled,
-}: BaseProps<number | string | undefined> & { unit?: string; minValue?: number; maxValue?: number; step?: number; isDisabled?: boolean }) {
+  errorsBelow = true,
+}: BaseProps<number | string | undefined> & { unit?: string; minValue?: number; maxValue?: number; step?: number; isDisabled?: boolean; errorsBelow?: boolean }) {
   const control = useInputControl({ key: meta.key, name: meta.name, formId: meta.formId, initialValue: initialText(meta.initialValue) });
   const value = control.value === undefined || control.value === '' ? Number.NaN : Number(control.value);
   return (
@@ -239,7 +241,7 @@ export function NumberInput({
         <Input className={`${inputClass} tabular-nums`} />
       </Group>
       {hint ? <Hint id={meta.descriptionId}>{hint}</Hint> : null}
-      <FieldErrors id={meta.errorId} errors={meta.errors} />
+      {errorsBelow ? <FieldErrors id={meta.errorId} errors={meta.errors} /> : null}
     </NumberField>
   );
 }
@@ -261,7 +263,14 @@ export function NumValueInput({ meta, label, hint, className, unit, minValue, ma
   const fields = meta.getFieldset();
   const mode = fields.mode.value === 'range' ? 'range' : 'fixed';
   const modeItems = getCollectionProps(fields.mode, { type: 'radio', options: ['fixed', 'range'] });
-  const bounds = { minValue, maxValue, unit };
+  // The parts' errors are listed under the whole row, where a sentence has room.
+  const bounds = { minValue, maxValue, errorsBelow: false };
+  const parts = [
+    [fields.value, 'Value'],
+    [fields.min, 'Minimum'],
+    [fields.pref, 'Preferred'],
+    [fields.max, 'Maximum'],
+  ] as const;
   return (
     <fieldset id={meta.id} tabIndex={-1} className={`rounded-md border border-slate-200 bg-slate-50/60 p-3 ${className ?? ''}`} aria-describedby={describedBy(meta, hint)}>
       <legend className="px-1 text-sm font-semibold text-slate-800">
@@ -272,7 +281,7 @@ export function NumValueInput({ meta, label, hint, className, unit, minValue, ma
         {modeItems.map((props) => (
           <label
             key={props.key}
-            className="cursor-pointer rounded px-2.5 py-1 text-slate-600 has-checked:bg-sky-600 has-checked:text-white has-focus-visible:ring-2 has-focus-visible:ring-sky-500"
+            className="cursor-pointer rounded px-2.5 py-1 text-slate-600 has-checked:bg-sky-700 has-checked:text-white has-focus-visible:ring-2 has-focus-visible:ring-sky-500"
           >
             <input {...props} key={undefined} className="sr-only" />
             {props.value === 'fixed' ? 'Fixed value' : 'Range'}
@@ -289,6 +298,9 @@ export function NumValueInput({ meta, label, hint, className, unit, minValue, ma
       </div>
       {hint ? <Hint id={meta.descriptionId}>{hint}</Hint> : null}
       <FieldErrors id={meta.errorId} errors={meta.errors} />
+      {parts.map(([part, partLabel]) => (
+        <FieldErrors key={part.name} id={part.errorId} errors={part.errors} label={partLabel} />
+      ))}
     </fieldset>
   );
 }

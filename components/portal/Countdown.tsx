@@ -11,7 +11,7 @@ function format(ms: number): string {
 }
 
 /**
- * "offer expected by 12:03, in 1:42": the deadline comes from the server; the remaining time
+ * "Offer expected by 12:03, in 1:42": the deadline comes from the server; the remaining time
  * is computed here every second, corrected by the offset between the server's and the
  * browser's clocks (`serverNow` is when the server produced the data).
  */
@@ -29,7 +29,7 @@ export function Countdown({ label, deadline, serverNow }: { label: string; deadl
   const left = now === null ? null : at - (now + skew);
   return (
     <span>
-      {label} by <time dateTime={deadline}>{time}</time>
+      {label} <time dateTime={deadline}>{time}</time>
       {left !== null && (left > 0 ? <span>, in {format(left)}</span> : <span className="font-semibold">, time is up</span>)}
     </span>
   );

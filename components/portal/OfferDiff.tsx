@@ -29,7 +29,7 @@ export function OfferDiff({ requested, offered, caption }: { requested: Cpd; off
               const v = VERDICT_LABELS[e.verdict];
               return (
                 <tr key={i} className="border-b border-slate-100 align-top">
-                  <th scope="row" className="py-1 pr-2 font-medium">{humanPath(e.path) || e.clause}</th>
+                  <th scope="row" className="py-1 pr-2 font-medium">{humanPath(e.path, requested.length > 1 || offered.length > 1) || e.clause}</th>
                   <td className="py-1 pr-2">{formatValue(e.requested)}</td>
                   <td className="py-1 pr-2">{formatValue(e.offered)}</td>
                   <td className="py-1">

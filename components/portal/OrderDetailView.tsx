@@ -21,22 +21,28 @@ function kindsFor(payload: OrderDetailPayload, negotiationId: string): Kind[] {
 function Deadlines({ n, serverNow }: { n: NegotiationView; serverNow: string }) {
   const d = n.deadlines;
   const items: { label: string; at: string }[] = [];
-  if (d.expectedResponseAt && ['PQOSent', 'AcceptSent', 'AwaitingProcessing'].includes(n.clientState)) items.push({ label: 'Response expected', at: d.expectedResponseAt });
-  if (d.expectedOfferAt && n.clientState === 'ServerProcessing') items.push({ label: 'Offer expected', at: d.expectedOfferAt });
-  if (d.moreTimeRequestedUntil) items.push({ label: 'More time asked for, until', at: d.moreTimeRequestedUntil });
-  if (d.offerValidUntil && n.clientState === 'OfferReceived') items.push({ label: 'Offer valid', at: d.offerValidUntil });
+  if (d.expectedResponseAt && ['PQOSent', 'AcceptSent', 'AwaitingProcessing'].includes(n.clientState)) items.push({ label: 'Response expected by', at: d.expectedResponseAt });
+  if (d.expectedOfferAt && n.clientState === 'ServerProcessing') items.push({ label: 'Offer expected by', at: d.expectedOfferAt });
+  if (d.moreTimeRequestedUntil) items.push({ label: 'The provider asks for more time, until', at: d.moreTimeRequestedUntil });
+  if (d.offerValidUntil && n.clientState === 'OfferReceived') items.push({ label: 'Offer valid until', at: d.offerValidUntil });
   if (items.length === 0) return null;
   return (
     <ul className="space-y-0.5 text-sm text-slate-800">
       {items.map((i) => (
         <li key={i.label}>
-          <span aria-hidden="true">⏱ </span>
           <Countdown label={i.label} deadline={i.at} serverNow={serverNow} />
         </li>
       ))}
     </ul>
   );
 }
+
+/** Before approval nothing has gone to the provider; say why. */
+const NOT_SENT: Partial<Record<string, string>> = {
+  Draft: 'Not sent (draft)',
+  Created: 'Not sent: waiting for approval',
+  Rejected: 'Not sent: the order was rejected',
+};
 
 function NegotiationCard({ payload, n }: { payload: OrderDetailPayload; n: NegotiationView }) {
   const order = payload.order;
@@ -57,7 +63,7 @@ function NegotiationCard({ payload, n }: { payload: OrderDetailPayload; n: Negot
         </p>
       </header>
       <p className="text-sm">
-        <span className="font-medium">Status:</span> {CLIENT_STATE_LABELS[n.clientState] ?? n.clientState}
+        <span className="font-medium">Status:</span> {NOT_SENT[order.state] ?? CLIENT_STATE_LABELS[n.clientState] ?? n.clientState}
         {n.cancelReason ? ` (${CANCEL_REASON_LABELS[n.cancelReason] ?? n.cancelReason})` : ''}
         {n.agreed && n.active ? ' · service active' : n.agreed && order.options.activationType === 'scheduled' ? ' · service not active' : ''}
       </p>

@@ -87,7 +87,7 @@ export function OrdersTable({ initial, role }: { initial: OrderPage; role: Role 
             ← Newer
           </Link>
         ) : (
-          <span className="text-slate-400" aria-hidden="true">← Newer</span>
+          <span className="text-slate-600" aria-hidden="true">← Newer</span>
         )}
         <span>
           Page {data.page} of {data.pageCount} ({data.total} orders)
@@ -97,7 +97,7 @@ export function OrdersTable({ initial, role }: { initial: OrderPage; role: Role 
             Older →
           </Link>
         ) : (
-          <span className="text-slate-400" aria-hidden="true">Older →</span>
+          <span className="text-slate-600" aria-hidden="true">Older →</span>
         )}
       </nav>
     </section>

@@ -1,8 +1,12 @@
+import { createInterface } from 'node:readline/promises';
+
 /** What a CLI command may touch, injected so commands are testable without a process. */
 export interface CliIo {
   readStdin(): Promise<Uint8Array>;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Asks a question on the terminal and resolves with the answer line (absent: not interactive). */
+  ask?(question: string): Promise<string>;
 }
 
 export const EXIT_OK = 0;
@@ -21,5 +25,17 @@ export function processIo(): CliIo {
     },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    ...(process.stdin.isTTY
+      ? {
+          ask: async (question: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stdout });
+            try {
+              return await rl.question(question);
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
   };
 }

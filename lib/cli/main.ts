@@ -2,6 +2,7 @@ import { decodeCommand, encodeCommand } from './codec-commands';
 import { pingCommand } from './ping-command';
 import { portalCommand } from './portal-command';
 import { providerCommand } from './provider-command';
+import { quoteCommand } from './quote-command';
 import { EXIT_USAGE, type CliIo } from './io';
 
 const USAGE = `usage: cpnp <command> [options]
@@ -14,6 +15,10 @@ commands:
                                  DTLS handshake, then CANCEL probes of an unknown order: the
                                  server's FAIL is the pong; prints handshake and round-trip
                                  times (cpnp ping --help for every option)
+  quote --server HOST:PORT --cpd FILE.json [--psk-identity ID --psk-file F] [--accept auto|ask|never]
+                                 place one order with a provider, show its answers and the offer's
+                                 diff, accept or decline; exit 0 agreement, 1 declined/cancelled,
+                                 2 bad input, 3 unreachable, 4 unknown outcome (cpnp quote --help)
   provider --config FILE [--listen HOST:PORT] [--transport dtls|udp|tls] [--db FILE_OR_URL]
                                  run the reference Provider server; also: provider orders,
                                  provider approve ORDER, provider reject ORDER [--status N]
@@ -33,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
   encode: encodeCommand,
   ping: pingCommand,
+  quote: quoteCommand,
   provider: providerCommand,
   portal: portalCommand,
 };

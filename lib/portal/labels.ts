@@ -91,13 +91,23 @@ export const TONE_CLASSES: Record<Tone, string> = {
   danger: 'bg-rose-50 text-rose-900 ring-rose-300',
 };
 
-/** "cpd[0].capacity.inMbps" -> "capacity › in Mbps" for people. */
-export function humanPath(path: string): string {
+/**
+ * "cpd[0].capacity.inMbps" -> "capacity › in Mbps" for people; with `multi` (a CPD of several
+ * CPPs) the component number is kept: "component 2 › capacity › in Mbps".
+ */
+export function humanPath(path: string, multi = false): string {
   return path
-    .replace(/^cpd\[\d+\]\.?/, '')
+    .replace(/^cpd\[(\d+)\]\.?/, (_m, i: string) => (multi ? `component ${Number(i) + 1}.` : ''))
     .split('.')
     .filter(Boolean)
-    .map((part) => part.replace(/\[(\d+)\]/g, ' #$1').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/Mbps/i, 'Mbps'))
+    .map((part) =>
+      part
+        .replace(/\["([^"]+)"\]/g, ' $1')
+        .replace(/\[(\d+)\]/g, ' #$1')
+        .replace(/([a-z])([A-Z])/g, (_m, a: string, b: string) => `${a} ${b.toLowerCase()}`)
+        .replace(/\bmbps\b/gi, 'Mbps')
+        .replace(/\bms\b/g, 'ms'),
+    )
     .join(' › ');
 }
 

@@ -113,6 +113,56 @@ describe('client engine: the runner\'s per-order commit hook', () => {
   });
 });
 
+describe('client engine: a failed commit of a timer step', () => {
+  test('the timer is rolled back and retried after commitRetryMs, not in a hot loop; then it goes out', async () => {
+    const clock = new SimulatedClock(T0);
+    const network = new MemoryNetwork(() => clock.now(), 5);
+    const transport = network.attach(CLIENT);
+    const client = new ClientEngine({ clock, random: seededRandom(5), localEndpoint: CLIENT });
+    const armed: { callback: () => void; delayMs: number }[] = [];
+    const timers: TimerApi = {
+      set: (callback, delayMs) => {
+        armed.push({ callback, delayMs });
+        return armed.length;
+      },
+      clear: () => undefined,
+    };
+    let failing = false;
+    const runner = new EngineRunner({
+      core: client,
+      transport,
+      clock,
+      side: 'client',
+      timers,
+      commitRetryMs: 1500,
+      commit: () => {
+        if (failing) throw new Error('disk full');
+      },
+    });
+    runner.start();
+    const id = ok(await runner.run((c) => c.createOrder({ cpd: CPD, server: SERVER })));
+    ok(await runner.run((c) => c.approve(id)));
+    ok(await runner.run((c) => c.sendQuotation(id)));
+    assert.equal(armed.at(-1)?.delayMs, 2000, 'RETRANS_TIMER');
+    const before = client.order(id);
+    failing = true;
+    clock.advance(2000);
+    armed.at(-1)?.callback();
+    await runner.idle();
+    await flush();
+    assert.deepEqual(client.order(id), before, 'the retransmission step was rolled back');
+    assert.equal(network.log.length, 1, 'only the first QUOTATION left');
+    assert.equal(armed.at(-1)?.delayMs, 1500, 'retried after commitRetryMs');
+    failing = false;
+    clock.advance(1500);
+    armed.at(-1)?.callback();
+    await runner.idle();
+    await flush();
+    assert.equal(network.log.length, 2, 'the retransmission went out once stored');
+    await runner.stop();
+  });
+});
+
 describe('client engine: restore per order and eviction', () => {
   /** A client and the real server on one network; `place` negotiates an order to Completed. */
   function world(local: Endpoint, clock = new SimulatedClock(T0), network = new MemoryNetwork(() => clock.now(), 5), server = newServer(clock)) {

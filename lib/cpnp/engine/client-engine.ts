@@ -105,8 +105,7 @@ export const DEFAULT_REQUERY = { intervalMs: 60_000, maxRounds: 30 } as const;
  * - not-scheduled: ACTIVATE on an order without explicit activation (9.2.11);
  * - no-time-request: grant/refuse more time while the server asked for none;
  * - bad-time: grantMoreTime(until) in the past or later than the time asked for;
- * - encode-failed: the message could not be built or encoded;
- * - group: a parallel negotiation group refused the command (see groups).
+ * - encode-failed: the message could not be built or encoded.
  */
 export const REFUSAL_CODES = [
   'unknown-order',
@@ -120,7 +119,6 @@ export const REFUSAL_CODES = [
   'no-time-request',
   'bad-time',
   'encode-failed',
-  'group',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -295,6 +293,8 @@ export interface CreateOrderInput {
   local?: Endpoint;
   /** More time up to this offer time is granted automatically (overrides config.autoGrantMoreTimeMs). */
   moreTimeLimit?: DateTime;
+  /** Parallel negotiation (8.10): the group the order belongs to (set by ParallelNegotiator). */
+  groupId?: string;
 }
 
 export interface UpdateInput {
@@ -742,6 +742,9 @@ export class ClientEngine implements EngineCore {
     if (input.expectedResponseTime !== undefined && !isDateTime(input.expectedResponseTime)) {
       return this.refused(out, id, 'createOrder', 'invalid-input', 'expectedResponseTime is not a CPNP date-time');
     }
+    if (input.moreTimeLimit !== undefined && !isDateTime(input.moreTimeLimit)) {
+      return this.refused(out, id, 'createOrder', 'invalid-input', 'moreTimeLimit is not a CPNP date-time');
+    }
     const request: ClientRequestData = {
       cpd: clone(input.cpd),
       ...(input.ies === undefined ? {} : { ies: clone(input.ies) }),
@@ -765,6 +768,8 @@ export class ClientEngine implements EngineCore {
       server: { address: input.server.address, port: input.server.port },
       ...(input.serverIdentity === undefined ? {} : { serverIdentity: input.serverIdentity }),
       ...(pinnedLocal === undefined ? {} : { pinnedLocal }),
+      ...(input.moreTimeLimit === undefined ? {} : { moreTimeLimit: input.moreTimeLimit }),
+      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
       createdAt: now,
       updatedAt: now,
       fsm: createClientOrder(),

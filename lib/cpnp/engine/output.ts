@@ -38,6 +38,7 @@ export interface EngineSend {
  * - 'command-rejected': an application command was refused (bad state, unknown order...).
  * - 'send-error': the transport failed to send (reported by the runner).
  * - 'error': any other failure the runner caught.
+ * - 'group': a parallel negotiation group (8.10) changed (client side; cause group-*).
  * - 'info': anything else worth logging.
  */
 export const ENGINE_EVENT_KINDS = [
@@ -56,6 +57,7 @@ export const ENGINE_EVENT_KINDS = [
   'send-error',
   'error',
   'info',
+  'group',
 ] as const;
 export type EngineEventKind = (typeof ENGINE_EVENT_KINDS)[number];
 

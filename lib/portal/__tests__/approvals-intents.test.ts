@@ -188,3 +188,20 @@ describe('intent rules (property)', () => {
     );
   });
 });
+
+describe('answers that exclude each other', () => {
+  test('once "grant more time" is queued, "deny" is refused; once accept is queued, decline is refused', async () => {
+    const id = await submitted();
+    await approveOrder(w.users.admin, id);
+    await w.db.negotiation.updateMany({ where: { orderId: id }, data: { clientState: 'ServerProcessing', moreTimeRequestedUntil: new Date(Date.now() + 60_000) } });
+    assert.ok((await enqueueIntent(w.users.customerA, id, 'grant-time', {})).ok);
+    const deny = await enqueueIntent(w.users.customerA, id, 'deny-time', {});
+    assert.ok(!deny.ok && deny.code === 'conflict');
+    const other = await submitted();
+    await approveOrder(w.users.admin, other);
+    const { offerId } = await simulateOffer(w, other, w.providers.example);
+    assert.ok((await enqueueIntent(w.users.customerA, other, 'accept', { offerId })).ok);
+    const decline = await enqueueIntent(w.users.customerA, other, 'decline', { offerId, reasons: [1] });
+    assert.ok(!decline.ok && decline.code === 'conflict');
+  });
+});

@@ -39,6 +39,13 @@ type NotificationInput = NonNullable<CppFormInput['notifications']>[number];
 function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
 }
+/**
+ * A clause a Draft may hold unfinished (draftFormSchema): written as far as it goes, so that
+ * reopening the draft shows what was typed. The submit schema never lets one through.
+ */
+function unfinished<T>(clause: Partial<T>): T {
+  return clause as T;
+}
 const nonEmpty = <T>(items: T[]): T[] | undefined => (items.length > 0 ? items : undefined);
 const joinList = (items: readonly string[] | undefined): string | undefined => (items && items.length > 0 ? items.join('\n') : undefined);
 
@@ -92,7 +99,7 @@ export function cppToCpd(form: CppFormValue): Cpp {
   const nodes = form.nodes.map((n): CustomerNode => {
     const node: CustomerNode = { id: n.id, link: n.link };
     if (n.locationKind === 'text') put(node, 'location', n.location);
-    if (n.locationKind === 'geo' && n.lat !== undefined && n.lon !== undefined) node.location = { lat: n.lat, lon: n.lon };
+    if (n.locationKind === 'geo' && (n.lat !== undefined || n.lon !== undefined)) node.location = unfinished<{ lat: number; lon: number }>({ lat: n.lat, lon: n.lon });
     put(node, 'site', n.site);
     return node;
   });
@@ -100,11 +107,8 @@ export function cppToCpd(form: CppFormValue): Cpp {
 
   const s = form.scope;
   if (s.include) {
-    const reach = enumToCpd(s.reach);
-    const model = enumToCpd(s.model);
-    // Required by the model; the schema refuses an included scope without them.
-    if (reach !== undefined && model !== undefined) {
-      const scope: Scope = { reach, model };
+    {
+      const scope = unfinished<Scope>({ reach: enumToCpd(s.reach), model: enumToCpd(s.model) });
       put(scope, 'families', nonEmpty(s.families));
       put(scope, 'outbound', nonEmpty(s.outbound));
       put(scope, 'inbound', nonEmpty(s.inbound));
@@ -128,17 +132,15 @@ export function cppToCpd(form: CppFormValue): Cpp {
     put(qos, 'statistic', q.statistic);
     put(qos, 'intervalSec', q.intervalSec);
     const [a, b] = q.between;
-    if (a && b) qos.between = [a, b];
+    if (a || b) qos.between = [a ?? '', b ?? ''];
     cpp.qos = qos;
   } else if (q.kind === 'qualitative') {
-    const cls = enumToCpd(q.class);
-    if (cls !== undefined) cpp.qos = { kind: 'qualitative', class: cls };
+    cpp.qos = unfinished<Qos>({ kind: 'qualitative', class: enumToCpd(q.class) });
   }
 
   const av = form.availability;
-  const percent = numToCpd(av.percent);
-  if (av.include && percent !== undefined) {
-    const availability: Availability = { percent };
+  if (av.include) {
+    const availability = unfinished<Availability>({ percent: numToCpd(av.percent) });
     put(availability, 'statistic', av.statistic);
     cpp.availability = availability;
   }
@@ -164,10 +166,8 @@ export function cppToCpd(form: CppFormValue): Cpp {
   }
 
   const con = form.conformance;
-  const policing = enumToCpd(con.policing);
-  const outOfProfile = enumToCpd(con.outOfProfile);
-  if (con.include && policing !== undefined && outOfProfile !== undefined) {
-    const conformance: Conformance = { policing, outOfProfile };
+  if (con.include) {
+    const conformance = unfinished<Conformance>({ policing: enumToCpd(con.policing), outOfProfile: enumToCpd(con.outOfProfile) });
     put(conformance, 'mtu', con.mtu);
     cpp.conformance = conformance;
   }
@@ -221,7 +221,7 @@ export function cppToCpd(form: CppFormValue): Cpp {
 
   const inv = form.invocation;
   if (inv.type === 'implicit') cpp.invocation = { type: 'implicit' };
-  if (inv.type === 'explicit' && inv.protocol !== undefined) cpp.invocation = { type: 'explicit', protocol: inv.protocol } satisfies Invocation;
+  if (inv.type === 'explicit') cpp.invocation = unfinished<Invocation>({ type: 'explicit', protocol: inv.protocol });
 
   put(
     cpp,

@@ -165,6 +165,28 @@ function enumField<const T extends readonly [string, ...string[]]>(values: T) {
 
 const include = z.boolean().default(false);
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Zod skips a refinement once a field inside has failed; these rules should still speak, so
+ * that one submission lists every problem. They run whenever the value has the form's shape
+ * (possibly with bad leaves, which their own errors name).
+ */
+const EVEN_WITH_FIELD_ERRORS = { when: (payload: { value: unknown }) => isRecord(payload.value) };
+const SOUND_CPP = {
+  when: ({ value }: { value: unknown }): boolean => {
+    if (!isRecord(value) || !Array.isArray(value.nodes) || !value.nodes.every(isRecord)) return false;
+    const { scope, qos, availability, capacity, conformance, overall, invocation } = value;
+    if (![scope, qos, availability, capacity, conformance, overall, invocation].every(isRecord)) return false;
+    const s = scope as Record<string, unknown>;
+    const q = qos as Record<string, unknown>;
+    const c = conformance as Record<string, unknown>;
+    const lists = [s.reach, s.model, s.outbound, s.inbound, s.sources, q.class, q.between, c.policing, c.outOfProfile];
+    const nums = [q.delayMs, q.jitterMs, q.lossPct, (availability as Record<string, unknown>).percent];
+    return lists.every(Array.isArray) && nums.every(isRecord);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Clauses (RFC 7297 section 3, cpp-model.md).
 
@@ -185,7 +207,7 @@ export const nodeSchema = z
       if (node.lat === undefined) ctx.addIssue({ code: 'custom', path: ['lat'], message: 'Enter a latitude' });
       if (node.lon === undefined) ctx.addIssue({ code: 'custom', path: ['lon'], message: 'Enter a longitude' });
     }
-  });
+  }, EVEN_WITH_FIELD_ERRORS);
 
 /** RFC 7297 3.2 Scope. */
 const scopeSchema = z.object({
@@ -319,6 +341,8 @@ export const cppSchema = z
     const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
     const ids = new Set<string>();
     cpp.nodes.forEach((node, i) => {
+      // A missing id has its own error already.
+      if (typeof node.id !== 'string' || node.id === '') return;
       if (ids.has(node.id)) issue(['nodes', i, 'id'], `Node id "${node.id}" is already used in this profile`);
       ids.add(node.id);
     });
@@ -363,7 +387,7 @@ export const cppSchema = z
       issue(['overall'], 'RFC 7297 3.7: overall guarantees need out-of-profile traffic forwarded at lower effort, not dropped (or no capacity/conformance)');
     }
     if (invocation.type === 'explicit' && invocation.protocol === undefined) issue(['invocation', 'protocol'], 'Choose the signalling protocol');
-  });
+  }, SOUND_CPP);
 
 function numGiven(n: NumFormValue): boolean {
   return n.mode === 'fixed' ? n.value !== undefined : n.min !== undefined || n.max !== undefined || n.pref !== undefined;
@@ -403,6 +427,13 @@ export const optionsSchema = z
 
 export const MAX_RESPONSE_SECONDS = 7 * 86400;
 
+/** RFC 8921 8.10: a rule picks among several offers; with one provider the customer decides. */
+function selectionRuleCheck(order: { providerIds: string[]; selectionRule: string }, ctx: z.RefinementCtx): void {
+  if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
+    ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
+  }
+}
+
 /** The whole compose-order form. Field names are the form's input names. */
 export const orderFormSchema = z
   .object({
@@ -419,14 +450,36 @@ export const orderFormSchema = z
     cpd: z.array(cppSchema).min(1, 'Add at least one connectivity profile').max(64, 'A CPD holds at most 64 profiles'),
   })
   .superRefine((order, ctx) => {
-    // RFC 8921 8.10: a rule picks among several offers; with one provider the customer decides.
-    if (order.providerIds.length === 1 && order.selectionRule !== 'manual') {
-      ctx.addIssue({ code: 'custom', path: ['selectionRule'], message: 'A selection rule needs several providers' });
-    }
-    // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator.
+    selectionRuleCheck(order, ctx);
+    // lib/cpnp has the last word: the mapped CPD must pass the protocol's own validator. Zod
+    // runs refinements past earlier refinement issues; those already name the field, so the
+    // validator (which would only repeat the first of them) speaks when nothing else did.
+    if (ctx.issues.length > 0) return;
     const problem = checkCpd(order.cpd.map(cppToCpd));
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });
+
+// ---------------------------------------------------------------------------------------------
+// Drafts (lib/portal/orders/service.ts stores a Draft's CPD unchecked): the order fields must be
+// valid and every value typed well formed, but the CPD may be incomplete or inconsistent — no
+// required node ids or links, none of the per-CPP rules, no last word. Submitting runs them all.
+
+const draftNodeSchema = z.object({ ...nodeSchema.shape, id: z.string().default(''), link: z.string().default('') });
+const draftLinkCapacitySchema = z.object({ ...linkCapacitySchema.shape, link: z.string().default('') });
+const draftCppSchema = z.object({
+  ...cppSchema.shape,
+  nodes: z.array(draftNodeSchema).max(256, 'A profile lists at most 256 customer nodes'),
+  capacity: z.object({ ...capacitySchema.shape, perLink: z.array(draftLinkCapacitySchema).default([]) }),
+});
+
+export const draftFormSchema = z
+  .object({ ...orderFormSchema.shape, cpd: z.array(draftCppSchema).min(1, 'Add at least one connectivity profile').max(64, 'A CPD holds at most 64 profiles') })
+  .superRefine(selectionRuleCheck);
+
+/** The schema a submission is checked with: "Save draft" is lenient about the CPD. */
+export function schemaForIntent(intent: unknown): typeof orderFormSchema | typeof draftFormSchema {
+  return intent === 'draft' ? draftFormSchema : orderFormSchema;
+}
 
 export type CppFormInput = z.input<typeof cppSchema>;
 export type CppFormValue = z.output<typeof cppSchema>;

@@ -62,6 +62,16 @@ export function validTargets(kind: IntentKind, order: OrderFacts): NegotiationFa
   }
 }
 
+/**
+ * Kinds that answer the same question: once one is pending for a negotiation, the others are
+ * refused (an offer is accepted or declined, more time granted or denied, not both).
+ */
+const FAMILIES: readonly (readonly IntentKind[])[] = [['accept', 'decline', 'choose-offer'], ['grant-time', 'deny-time'], ['activate', 'deactivate']];
+
+export function sameFamily(a: string, b: string): boolean {
+  return a === b || FAMILIES.some((f) => (f as readonly string[]).includes(a) && (f as readonly string[]).includes(b));
+}
+
 /** Intents that act on the whole order rather than on one negotiation. */
 export const ORDER_WIDE: ReadonlySet<IntentKind> = new Set(['approve']);
 
@@ -84,7 +94,7 @@ export function checkIntent(kind: IntentKind, order: OrderFacts, negotiationId: 
     return { ok: false, code: 'wrong-state', message: `Say which provider "${kind}" is for.` };
   }
   const ids = ORDER_WIDE.has(kind) ? [] : chosen.map((t) => t.id);
-  const dup = order.pending.some((p) => p.kind === kind && (ORDER_WIDE.has(kind) ? true : p.negotiationId !== null && ids.includes(p.negotiationId)));
+  const dup = order.pending.some((p) => sameFamily(p.kind, kind) && (ORDER_WIDE.has(kind) ? true : p.negotiationId !== null && ids.includes(p.negotiationId)));
   if (dup) return { ok: false, code: 'conflict', message: `"${kind}" is already on its way.` };
   return { ok: true, negotiationIds: ids };
 }
@@ -95,7 +105,7 @@ export function availableIntents(order: OrderFacts): { kind: IntentKind; negotia
   const out: { kind: IntentKind; negotiationIds: string[] }[] = [];
   for (const kind of kinds) {
     const targets = validTargets(kind, order).filter(
-      (t) => !order.pending.some((p) => p.kind === kind && p.negotiationId === t.id),
+      (t) => !order.pending.some((p) => sameFamily(p.kind, kind) && p.negotiationId === t.id),
     );
     if (targets.length > 0) out.push({ kind, negotiationIds: targets.map((t) => t.id) });
   }

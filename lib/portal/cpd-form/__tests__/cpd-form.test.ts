@@ -9,7 +9,7 @@ import { readCpd } from '../../../cpnp/cpd/validate';
 import { SchemaReader } from '../../../cpnp/schema-reader';
 import { checkCpd, cpdPathToFieldPath, formatPath, parsePath } from '../cpd-check';
 import { emptyCpp, fromCpd, orderFormDefaults, toOrderFields, type OrderFields } from '../mapping';
-import { orderFormSchema, splitList, type OrderFormInput } from '../schema';
+import { orderFormSchema, schemaForIntent, splitList, type OrderFormInput } from '../schema';
 import { formRepresentable, toFormData } from './helpers';
 
 const ORDER: Omit<OrderFields, 'cpd'> = {
@@ -235,6 +235,11 @@ describe('cpd-form schema: the rules, each error on its field', () => {
     });
   }
 
+  it('reports a mistake once, in the form\'s words (the validator does not repeat it)', () => {
+    const errors = errorsOf(formWith(TYPICAL, (f) => (f.cpd[0]!.capacity.inMbps = { mode: 'range', min: 80, pref: 60 })));
+    assert.deepEqual(errors['cpd[0].capacity.inMbps.pref'], ['The preferred value is below the minimum (80)']);
+  });
+
   it('keeps what was typed in the reply (nothing lost on a validation error)', () => {
     const form = formWith(TYPICAL, (f) => (f.cpd[0]!.nodes[1]!.id = 'ce-a'));
     const reply = submit(form).reply();
@@ -318,5 +323,75 @@ describe('cpd-form: service field errors land on form fields', () => {
         formErrors: ['The order to clone was not found.'],
       },
     );
+  });
+});
+
+describe('cpd-form drafts: "Save draft" keeps an unfinished CPD', () => {
+  const draft = (input: OrderFormInput) => parseWithZod(toFormData(input), { schema: schemaForIntent('draft') });
+  const blank = (): OrderFormInput => ({ ...orderFormDefaults(), title: 'Half done', providerIds: ['prov-a'] });
+
+  it('saves a blank profile as a draft, while submitting it is refused', () => {
+    const submission = draft(blank());
+    assert.equal(submission.status, 'success');
+    if (submission.status === 'success') assert.deepEqual(toOrderFields(submission.value).cpd, [{ nodes: [{ id: '', link: '' }] }]);
+    assert.equal(submit(blank()).status, 'error');
+  });
+
+  it('reopens an unfinished draft exactly as it was saved (through its JSON storage)', () => {
+    const form = blank();
+    const cpp = form.cpd[0]!;
+    cpp.nodes = [
+      { id: 'ce-a', link: '', locationKind: 'geo', lat: 48.1 },
+      { id: '', link: 'pe2:ge-0/0/0', locationKind: 'text' },
+    ];
+    cpp.scope = { ...cpp.scope, include: true, outbound: 'ce-a' };
+    cpp.qos = { ...cpp.qos, kind: 'quantitative', between: ['ce-a'] };
+    cpp.availability = { ...cpp.availability, include: true, statistic: 'avg' };
+    cpp.capacity = { ...cpp.capacity, include: true, perLink: [{ link: '', inMbps: { mode: 'range', max: 50 }, outMbps: { mode: 'fixed' } }] };
+    cpp.conformance = { ...cpp.conformance, include: true, outOfProfile: ['drop'] };
+    cpp.invocation = { type: 'explicit' };
+    const first = draft(form);
+    assert.equal(first.status, 'success', JSON.stringify(first.reply().error));
+    if (first.status !== 'success') return;
+    const saved = toOrderFields(first.value);
+    const stored = JSON.parse(JSON.stringify(saved)) as OrderFields;
+    const again = draft(orderFormDefaults(stored));
+    assert.equal(again.status, 'success');
+    if (again.status === 'success') assert.deepEqual(JSON.parse(JSON.stringify(toOrderFields(again.value))), stored);
+    assert.deepEqual(stored.cpd[0]?.qos, { kind: 'quantitative', between: ['ce-a', ''] });
+  });
+
+  it('still refuses malformed values and invalid order fields in a draft', () => {
+    const badPort = blank();
+    badPort.cpd[0]!.flows = [{ dstPort: 'http' }];
+    assert.ok(draft(badPort).reply().error?.['cpd[0].flows[0].dstPort']);
+    const noTitle = { ...blank(), title: '' };
+    assert.ok(draft(noTitle).reply().error?.['title']);
+    const rule = { ...blank(), selectionRule: 'cheapest' as const };
+    assert.ok(draft(rule).reply().error?.['selectionRule']);
+  });
+});
+
+describe('cpd-form: one submission lists every problem', () => {
+  it('reports the clause rules together with the missing fields', () => {
+    const form = orderFormDefaults();
+    form.cpd[0]!.scope = { ...form.cpd[0]!.scope, include: true };
+    form.cpd[0]!.capacity = { ...form.cpd[0]!.capacity, include: true };
+    const errors = errorsOf(form);
+    for (const name of ['title', 'cpd[0].nodes[0].id', 'cpd[0].scope.reach', 'cpd[0].scope.model', 'cpd[0].conformance']) {
+      assert.ok(errors[name], `expected an error on ${name}: ${JSON.stringify(errors)}`);
+    }
+  });
+});
+
+describe('cpd-form: field names in words (error summary)', () => {
+  it('reads field names as a person would', async () => {
+    const { describeField } = await import('../field-labels');
+    assert.equal(describeField('cpd[0].nodes[1].id'), 'Profile 1 › Site 2 › Node id');
+    assert.equal(describeField('cpd[1].capacity.inMbps.pref'), 'Profile 2 › Capacity › Inbound, preferred value');
+    assert.equal(describeField('cpd[0].availability.percent.value'), 'Profile 1 › Availability › Availability');
+    assert.equal(describeField('cpd[0].qos.between[1]'), 'Profile 1 › QoS › Measured to');
+    assert.equal(describeField('options.testUntil'), 'Negotiation options › Test period ends');
+    assert.equal(describeField('providerIds'), 'Providers');
   });
 });
