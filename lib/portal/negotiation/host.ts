@@ -34,7 +34,8 @@ import type { Prisma, PortalDbClient } from '../db/client';
 import { fromJson } from '../db/json';
 import { ENGINE_ACTOR, isOneOf, ORDER_STATES, userActor, type IntentKind, type OrderState } from '../db/types';
 import { parseIntentPayload } from '../intents/payload';
-import { aggregateState } from './aggregate';
+import { finishIntent, pendingIntents, type QueuedIntent } from '../intents/queue';
+import { aggregateOrderState } from '../orders/aggregate';
 import { pickOffer, type GroupOffer } from './group';
 import { needsRestore, projectRecord } from './projection';
 import { endpointKey, loadRoutes, type ProviderRoute, type RouteResult, type RouteTransport } from './providers';
@@ -125,14 +126,7 @@ interface NegotiationRow {
   engineRecord: string | null;
 }
 
-interface IntentRow {
-  id: string;
-  orderId: string;
-  negotiationId: string | null;
-  kind: string;
-  payload: string;
-  actorId: string;
-}
+type IntentRow = QueuedIntent;
 
 type Outcome = { status: 'done' | 'refused'; code: string; message: string | null };
 
@@ -399,12 +393,7 @@ export class NegotiationHost {
   private async drain(): Promise<void> {
     for (;;) {
       if (this.stopped) return;
-      const batch = await this.db.intent.findMany({
-        where: { status: 'pending' },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: 50,
-        select: { id: true, orderId: true, negotiationId: true, kind: true, payload: true, actorId: true },
-      });
+      const batch = await pendingIntents(this.db, 50);
       if (batch.length === 0) return;
       for (const intent of batch) {
         if (this.stopped) return;
@@ -415,10 +404,7 @@ export class NegotiationHost {
 
   /** Records an outcome without an engine step (bad payload, provider misconfigured...). */
   private async finishIntent(intent: IntentRow, outcome: Outcome): Promise<void> {
-    await this.db.intent.updateMany({
-      where: { id: intent.id, status: 'pending' },
-      data: { status: outcome.status, resultCode: outcome.code, resultMessage: outcome.message, processedAt: new Date(this.clock.now()) },
-    });
+    await finishIntent(this.db, intent.id, { status: outcome.status, code: outcome.code, ...(outcome.message ? { message: outcome.message } : {}) }, new Date(this.clock.now()));
     notifyOrderChanged(intent.orderId);
   }
 
@@ -441,7 +427,7 @@ export class NegotiationHost {
 
   private async applyIntentOnce(intent: IntentRow): Promise<void> {
     const kind = intent.kind as IntentKind;
-    const parsed = parseIntentPayload(kind, fromJson<unknown>(intent.payload, {}));
+    const parsed = parseIntentPayload(kind, intent.payload);
     if (!parsed.ok) return this.finishIntent(intent, { status: 'refused', code: 'invalid-input', message: parsed.message });
     const payload = parsed.value;
     const order = await this.db.order.findUnique({
@@ -710,10 +696,7 @@ export class NegotiationHost {
       }
       if (ctx.intent) {
         const o = ctx.intent.outcome ?? DONE;
-        await tx.intent.updateMany({
-          where: { id: ctx.intent.id, status: 'pending' },
-          data: { status: o.status, resultCode: o.code, resultMessage: o.message, processedAt: now },
-        });
+        await finishIntent(tx, ctx.intent.id, { status: o.status, code: o.code, ...(o.message ? { message: o.message } : {}) }, now);
         const intentOrder = await tx.intent.findUnique({ where: { id: ctx.intent.id }, select: { orderId: true } });
         if (intentOrder) touched.add(intentOrder.orderId);
       }
@@ -733,7 +716,8 @@ export class NegotiationHost {
     });
     if (!order) return;
     const current: OrderState = isOneOf(ORDER_STATES, order.state) ? order.state : 'Created';
-    const next = aggregateState(current, order.negotiations);
+    const state = aggregateOrderState(current, order.negotiations);
+    const next = { state, reason: reasonOf(state, order.negotiations) };
     if (next.state === current && next.reason === order.stateReason) return;
     await tx.order.update({ where: { id: orderId }, data: { state: next.state, stateReason: next.reason, version: { increment: 1 } } });
     if (next.state !== current) {
@@ -797,6 +781,14 @@ export class NegotiationHost {
     await this.db.intent.create({ data: { orderId, kind: 'choose-offer', payload: JSON.stringify({ offerId: pick.id }), actorId: order.authorId } });
     this.wake();
   }
+}
+
+/** Why an order ended (Order.stateReason): the most telling cancel reason of its negotiations. */
+function reasonOf(state: OrderState, negotiations: { cancelReason: string | null }[]): string | null {
+  if (state === 'Withdrawn') return 'withdrawn';
+  if (state !== 'Cancelled') return null;
+  const reasons = negotiations.map((n) => n.cancelReason ?? 'cancelled');
+  return ['cancelled', 'declined', 'timeout', 'expired', 'failed', 'rejected'].find((r) => reasons.includes(r)) ?? 'cancelled';
 }
 
 function priceOf(text: string | null): number | undefined {
