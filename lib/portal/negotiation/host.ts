@@ -663,6 +663,11 @@ export class NegotiationHost {
                   data: { negotiationId: row.id, direction: 'out', method: methodName(send.message.method), transactionId: send.message.txid, json: JSON.stringify(send.message), hex: toHex(send.bytes), at },
                 });
               }
+              if (e.method === 'ACTIVATE') {
+                const schedule = e.data?.activationSchedule;
+                const what = schedule === null || schedule === undefined ? 'activate now' : schedule === 0 ? 'deactivate' : `activate at ${schedule}`;
+                await tx.stateChange.create({ data: { orderId: row.orderId, negotiationId: row.id, from: rec.fsm.state, to: rec.fsm.state, cause: `ACTIVATE sent (${what})`, actor: actorOf('activate'), at } });
+              }
               if (e.method === 'ACCEPT' && rec.offer) {
                 await tx.offer.updateMany({ where: { negotiationId: row.id, decision: 'pending', nonce: rec.offer.nonce }, data: { decision: 'accepted', decidedAt: at } });
               } else if (e.method === 'DECLINE') {
@@ -671,6 +676,13 @@ export class NegotiationHost {
                   data: { decision: 'declined', decidedAt: at, declineReasons: JSON.stringify(e.data?.declineReasons ?? []) },
                 });
               }
+              break;
+            }
+            case 'notice':
+            case 'alarm': {
+              // Events that change no state but belong in the order's history.
+              const note = historyNote(e);
+              if (note) await tx.stateChange.create({ data: { orderId: row.orderId, negotiationId: row.id, from: rec.fsm.state, to: rec.fsm.state, cause: note, actor: ENGINE_ACTOR, at } });
               break;
             }
             case 'received':
@@ -794,6 +806,28 @@ function reasonOf(state: OrderState, negotiations: { cancelReason: string | null
 function priceOf(text: string | null): number | undefined {
   const value = fromJson<{ amount?: unknown } | null>(text, null);
   return value !== null && typeof value.amount === 'number' ? value.amount : undefined;
+}
+
+/** A timeline line for an event that changes no state (more time asked, a request answered, an alarm). */
+function historyNote(e: EngineEvent): string | undefined {
+  const d = e.data;
+  if (e.kind === 'alarm') return `alarm: ${e.cause}`;
+  switch (e.cause) {
+    case 'decideMoreTime':
+      return `the provider asks for more time${d?.expectedOfferTime ? ` (offer by ${d.expectedOfferTime})` : ''}`;
+    case 'requestAnswered': {
+      const a = d?.activation;
+      return `request answered${a ? ` · service ${a.status === 'scheduled' ? `scheduled for ${a.at}` : a.status}` : ''}`;
+    }
+    case 'requestFailed':
+      return `request refused${d?.statusCode !== undefined ? ` (FAIL ${d.statusCode})` : ''}`;
+    case 'requestUnanswered':
+      return 'request unanswered';
+    case 'cancelDeferred':
+      return 'cancel deferred until the ACCEPT is answered';
+    default:
+      return undefined;
+  }
 }
 
 /** The timeline's cause: the engine's cause, with the typed facts a person needs. */
