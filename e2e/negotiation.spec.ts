@@ -84,7 +84,6 @@ const NORDIC_CPD = [
 const title = (what: string) => `${what} ${randomBytes(2).toString('hex')}`;
 const status = (page: Page, provider: string) => page.getByRole('article', { name: provider });
 
-test.describe.configure({ mode: 'serial' });
 
 test('compose → approve → offer with its counterproposal → accept → update → scheduled activation → withdraw', async ({ browser }) => {
   test.setTimeout(240_000);
