@@ -96,16 +96,17 @@ test('compose → approve → offer with its counterproposal → accept → upda
   await customer.getByRole('checkbox', { name: /Example Networks/ }).check();
   const sites = customer.getByRole('group', { name: 'Sites' });
   await sites.getByLabel('Node id').fill('ce-nantes');
-  await sites.getByLabel('Border link').fill('pe1:xe-1/0/0');
+  await sites.getByLabel('Border link').fill('pe8:xe-1/0/0');
   await sites.getByRole('button', { name: '+ Add a site' }).click();
   const site2 = customer.getByRole('group', { name: 'Site 2' });
   await site2.getByLabel('Node id').fill('ce-brest');
-  await site2.getByLabel('Border link').fill('pe2:xe-2/0/0');
+  await site2.getByLabel('Border link').fill('pe9:xe-2/0/0');
   await customer.getByLabel(/^Scheduled \(switched on and off/).check();
   const capacity = customer.getByRole('group', { name: 'Capacity & conformance' });
   await capacity.getByLabel('State a capacity').check();
   for (const [group, values] of [
-    ['Inbound (Mbit/s)', { min: '20', pref: '50', max: '80' }],
+    // More than the provider's shared pool (1,000 Mbit/s) prefers: it counter-proposes less.
+    ['Inbound (Mbit/s)', { min: '20', pref: '1500', max: '2000' }],
     ['Outbound (Mbit/s)', { min: '20', pref: '50', max: '80' }],
   ] as const) {
     const g = capacity.getByRole('group', { name: group });
@@ -131,7 +132,7 @@ test('compose → approve → offer with its counterproposal → accept → upda
   const offer = customer.getByRole('region', { name: 'Offer from Example Networks' });
   await expect(offer).toBeVisible(NEGOTIATION);
   // The provider's counterproposal: a fixed capacity inside the requested range, in words.
-  await expect(offer.getByText(/narrow/).first()).toBeVisible();
+  await expect(offer.getByText(/is within 20–2000 .*but not the preferred 1500|not the preferred 1500/).first()).toBeVisible();
   await expect(status(customer, 'Example Networks').getByText(/Offer valid until/)).toBeVisible();
   await customer.screenshot({ path: `${SHOTS}/negotiation-offer.png`, fullPage: true });
   await expectAccessible(customer);
@@ -196,7 +197,7 @@ test('parallel negotiation with both providers: one offer chosen, the other decl
   await expectAccessible(customer);
   await fromB.getByRole('button', { name: "Choose Carrier B's offer" }).click();
   await expect(status(customer, 'Carrier B').getByText('Status: Agreement in force', { exact: false })).toBeVisible(NEGOTIATION);
-  await expect(status(customer, 'Example Networks').getByText(/declined/)).toBeVisible(NEGOTIATION);
+  await expect(status(customer, 'Example Networks').getByText('Status: Ended (offer declined)')).toBeVisible(NEGOTIATION);
   const db = openPortalDb(join(DATA_DIR, 'portal.db'));
   try {
     const declined = await db.offer.findFirstOrThrow({ where: { negotiation: { orderId, provider: { name: 'Example Networks' } } } });
@@ -219,7 +220,7 @@ test('a declined offer, with reasons', async ({ browser }) => {
   await offer.getByRole('button', { name: 'Decline…' }).click();
   await offer.getByRole('checkbox').nth(2).check();
   await offer.getByRole('button', { name: 'Decline offer' }).click();
-  await expect(status(customer, 'Example Networks').getByText(/declined/)).toBeVisible(NEGOTIATION);
+  await expect(status(customer, 'Example Networks').getByText('Status: Ended (offer declined)')).toBeVisible(NEGOTIATION);
   await expect(customer.getByText('Cancelled').first()).toBeVisible();
 });
 
@@ -260,6 +261,6 @@ test('a rejected approval: nothing is sent, the customer sees the reason', async
   await expect(admin.getByRole('button', { name: `Approve “${name}”` })).toHaveCount(0);
   const customer = await as(browser, logins().customer);
   await customer.goto(`/orders/${orderId}`);
-  await expect(customer.getByText('No budget this quarter')).toBeVisible();
+  await expect(customer.getByText('Reason: No budget this quarter')).toBeVisible();
   await expect(status(customer, 'Example Networks').getByText('Not sent: the order was rejected')).toBeVisible();
 });
