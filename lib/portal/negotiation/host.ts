@@ -624,6 +624,7 @@ export class NegotiationHost {
         touched.add(row.orderId);
         const cycle = row.cycle;
         const actorOf = (cause: string): string => (ctx.intent && USER_CAUSES.has(cause) ? ctx.intent.actor : ENGINE_ACTOR);
+        const notes: Prisma.StateChangeCreateManyInput[] = [];
         for (const e of mine) {
           const at = new Date(e.at);
           switch (e.kind) {
@@ -681,8 +682,9 @@ export class NegotiationHost {
             case 'notice':
             case 'alarm': {
               // Events that change no state but belong in the order's history.
+              // Written after the step's transitions, so the history reads in order.
               const note = historyNote(e);
-              if (note) await tx.stateChange.create({ data: { orderId: row.orderId, negotiationId: row.id, from: rec.fsm.state, to: rec.fsm.state, cause: note, actor: ENGINE_ACTOR, at } });
+              if (note) notes.push({ orderId: row.orderId, negotiationId: row.id, from: rec.fsm.state, to: rec.fsm.state, cause: note, actor: ENGINE_ACTOR, at });
               break;
             }
             case 'received':
@@ -705,6 +707,7 @@ export class NegotiationHost {
               break;
           }
         }
+        for (const note of notes) await tx.stateChange.create({ data: note });
       }
       if (ctx.intent) {
         const o = ctx.intent.outcome ?? DONE;
