@@ -275,6 +275,10 @@ export class NegotiationHost {
           return psk;
         },
         localPort: (server) => this.preferredPort.get(endpointKey(server)),
+        // A provider busy with many orders may take more than the default 1.5 s to answer; taking
+        // that silence for a dead association re-handshakes in a loop and loses its answers. 5 s
+        // still lets the third retransmission (RETRANS_TIMER 2, 4, 8 s) go through a fresh one.
+        deadAfterMs: 5000,
         ...(this.options.dtlsRetry ? { retry: this.options.dtlsRetry } : {}),
         logger: { warn: (m: string) => this.logger.warn(m) },
       });

@@ -121,4 +121,30 @@ describe('engine host over DTLS with real providers', () => {
     assert.equal(await stateOf(world, nid), 'OfferProcessing');
     assert.deepEqual(await methods(world, nid), ['out QUOTATION', 'in PROCESSING', 'in OFFER', 'out PROCESSING']);
   });
+
+  test('a provider that cannot be reached shows as unreachable on the order, with the error', { timeout: 90_000 }, async (t) => {
+    const dir = tempDir(t, 'cpnp-host-');
+    const world = await createWorld(dir);
+    t.after(() => world.db.$disconnect());
+    // A provider row whose port nobody listens on: every DTLS handshake attempt fails.
+    const closed = await startProvider(dir, 'gone');
+    await killChild(closed.spawned);
+    const providerId = await registerProvider(world, 'Gone Networks', closed.port);
+    const host = await startHost(world);
+    hosts.push(host);
+    const { negotiationIds } = await placeApprovedOrder(world, [providerId]);
+    const nid = negotiationIds[0] ?? '';
+    const n = await waitUntil(
+      'the negotiation marked unreachable',
+      async () => {
+        const row = await world.db.negotiation.findUnique({ where: { id: nid } });
+        return row?.reachability === 'unreachable' ? row : undefined;
+      },
+      60_000,
+    );
+    assert.match(n.lastError ?? '', /handshake|DTLS/i);
+    // The QUOTATION was stored before it was tried: the order is waiting, not lost.
+    assert.equal(n.clientState, 'PQOSent');
+    assert.deepEqual(await methods(world, nid), ['out QUOTATION']);
+  });
 });
