@@ -325,7 +325,8 @@ export class NegotiationHost {
       if (providerId === undefined) return;
       void this.db.negotiation
         .updateMany({
-          where: { providerId, clientState: { not: 'Cancelled' }, engineRecord: { not: null } },
+          // Open negotiations, and those that ended while the provider did not answer.
+          where: { providerId, engineRecord: { not: null }, OR: [{ clientState: { not: 'Cancelled' } }, { reachability: 'retrying' }] },
           data: { reachability: 'unreachable', lastError: (event.detail ?? event.cause).slice(0, 500) },
         })
         .then(async () => {
@@ -617,9 +618,13 @@ export class NegotiationHost {
           data: {
             ...projectRecord(rec),
             ...(mine.some((e) => e.kind === 'sent' && e.method === 'UPDATE') ? { cycle: { increment: 1 } } : {}),
-            ...(reachability ? { reachability, ...(reachability === 'ok' ? { lastError: null } : {}) } : {}),
+            ...(reachability === 'ok' ? { reachability, lastError: null } : {}),
           },
         });
+        // "retrying" never hides "unreachable": only an answer clears that.
+        if (reachability === 'retrying') {
+          await tx.negotiation.updateMany({ where: { customerOrderId: rec.customerOrderId, reachability: { not: 'unreachable' } }, data: { reachability } });
+        }
         const row = updated.count === 1 ? await tx.negotiation.findUnique({ where: { customerOrderId: rec.customerOrderId }, select: { id: true, orderId: true, cycle: true } }) : null;
         if (!row) {
           this.logger.warn(`engine order ${rec.customerOrderId} has no negotiation row`);
