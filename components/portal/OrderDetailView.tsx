@@ -24,7 +24,7 @@ function Deadlines({ n, serverNow }: { n: NegotiationView; serverNow: string }) 
   if (d.expectedResponseAt && ['PQOSent', 'AcceptSent', 'AwaitingProcessing'].includes(n.clientState)) items.push({ label: 'Response expected by', at: d.expectedResponseAt });
   if (d.expectedOfferAt && n.clientState === 'ServerProcessing') items.push({ label: 'Offer expected by', at: d.expectedOfferAt });
   if (d.moreTimeRequestedUntil) items.push({ label: 'The provider asks for more time, until', at: d.moreTimeRequestedUntil });
-  if (d.offerValidUntil && n.clientState === 'OfferReceived') items.push({ label: 'Offer valid until', at: d.offerValidUntil });
+  if (d.offerValidUntil && (n.clientState === 'OfferReceived' || n.clientState === 'OfferProcessing')) items.push({ label: 'Offer valid until', at: d.offerValidUntil });
   if (items.length === 0) return null;
   return (
     <ul className="space-y-0.5 text-sm text-slate-800">

@@ -14,6 +14,7 @@ import type { SessionUser } from '../auth/session';
 import { approveOrder, rejectOrder } from '../approvals/service';
 import { INTENT_KINDS } from '../db/types';
 import { enqueueIntent } from '../intents/service';
+import { notifyIntentQueued } from '../negotiation/signal';
 import { createOrder, updateDraft, type NewOrderInput } from '../orders/service';
 import { fail, type ServiceError, type ServiceResult } from '../result';
 
@@ -48,10 +49,16 @@ async function run<S extends z.ZodType, T>(
   return fn(user, parsed.data);
 }
 
+/** A queued intent wakes the engine host in this process at once (its poll is the backstop). */
+function wakeHost<T>(result: ServiceResult<T>): ServiceResult<T> {
+  if (result.ok) notifyIntentQueued();
+  return result;
+}
+
 export const actionHandlers = {
   enqueueIntent: (user: SessionUser | null, raw: unknown) =>
-    run(user, enqueueIntentInput, raw, (u, v) => enqueueIntent(u, v.orderId, v.kind, v.payload)),
-  approveOrder: (user: SessionUser | null, raw: unknown) => run(user, approveInput, raw, (u, v) => approveOrder(u, v.orderId)),
+    run(user, enqueueIntentInput, raw, (u, v) => enqueueIntent(u, v.orderId, v.kind, v.payload).then(wakeHost)),
+  approveOrder: (user: SessionUser | null, raw: unknown) => run(user, approveInput, raw, (u, v) => approveOrder(u, v.orderId).then(wakeHost)),
   rejectOrder: (user: SessionUser | null, raw: unknown) => run(user, rejectInput, raw, (u, v) => rejectOrder(u, v.orderId, v.reason)),
   // The compose form's own actions live with it (composer); these two are the service entry
   // points it may reuse. The service validates the whole NewOrderInput itself.

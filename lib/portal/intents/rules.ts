@@ -30,6 +30,11 @@ export interface OrderFacts {
 /** Client states in which the order may still be cancelled (before an agreement, 9.2.5). */
 const CANCELLABLE = new Set(['AwaitingProcessing', 'PQOSent', 'ServerProcessing', 'OfferReceived', 'OfferProcessing']);
 
+/** An offer waits for the customer: OfferReceived, or OfferProcessing once the host answered the
+ * OFFER with PROCESSING (Figure 6; the engine host does so at once so the provider stops
+ * retransmitting while a person decides). */
+const OFFER_OPEN = new Set(['OfferReceived', 'OfferProcessing']);
+
 /** The negotiations an intent of `kind` may target now. */
 export function validTargets(kind: IntentKind, order: OrderFacts): NegotiationFacts[] {
   const n = order.negotiations;
@@ -38,10 +43,10 @@ export function validTargets(kind: IntentKind, order: OrderFacts): NegotiationFa
       return order.state === 'Created' ? n : [];
     case 'accept':
     case 'decline':
-      return n.filter((x) => x.clientState === 'OfferReceived' && x.pendingOfferIds.length > 0);
+      return n.filter((x) => OFFER_OPEN.has(x.clientState) && x.pendingOfferIds.length > 0);
     case 'choose-offer':
       // A parallel group (8.10): pick one offer, the others are declined with reason 2.
-      return n.length > 1 ? n.filter((x) => x.clientState === 'OfferReceived' && x.pendingOfferIds.length > 0) : [];
+      return n.length > 1 ? n.filter((x) => OFFER_OPEN.has(x.clientState) && x.pendingOfferIds.length > 0) : [];
     case 'cancel':
       return n.filter((x) => CANCELLABLE.has(x.clientState));
     case 'withdraw':
