@@ -102,3 +102,10 @@ if (process.env.BENCH_SKIP_PROVIDER === undefined) {
   const { runProviderBench } = await import('./provider-cycles');
   await runProviderBench();
 }
+
+// The portal's engine host (bench/portal-host.ts, also `npm run bench:portal-host`): opt-in, it
+// starts provider processes and needs the server-only hook, so it runs in its own process.
+if (process.env.BENCH_PORTAL_HOST !== undefined) {
+  const { spawnSync } = await import('node:child_process');
+  spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', './scripts/unit-test-hooks.mjs', 'bench/portal-host.ts'], { cwd: root, stdio: 'inherit' });
+}
