@@ -197,7 +197,7 @@ try {
   console.log(`| open orders after the load (OfferReceived; incl. the ${LATENCY_ORDERS + 3} of the latency run) / negotiations Cancelled or Failed | ${openOrders} / ${cancelled} |`);
   console.log(`| RSS per open order (RSS delta after gc / ${OPEN_ORDERS}) | ${((rssAfter - rssBefore) / OPEN_ORDERS / 1024).toFixed(1)} KiB |`);
   console.log(`| heap per open order (heapUsed delta after gc / ${OPEN_ORDERS}) | ${((heapAfter - heapBefore) / OPEN_ORDERS / 1024).toFixed(1)} KiB |`);
-  console.log(`| RSS after the load | ${(rssAfter / 1e6).toFixed(0)} MB |`);
+  console.log(`| RSS before / after the load (after gc; glibc may return freed arenas, so the delta is noisy) | ${(rssBefore / 1e6).toFixed(0)} / ${(rssAfter / 1e6).toFixed(0)} MB |`);
   console.log(`\nServer actions (handlers of lib/portal/actions/definitions.ts called directly; ${USERS} users × ${ROUNDS} rounds in ${concurrentSeconds.toFixed(1)} s, ${Math.round(concurrent.length / concurrentSeconds)} actions/s):\n`);
   console.log(`| action | 1 user p50 / p95 (baseline) | ${USERS} users p50 / p95 |`);
   console.log('|---|---:|---:|');
