@@ -17,7 +17,8 @@
  */
 import type { Clock } from '../clock';
 import type { MessageTransport } from '../transport/transport';
-import { emptyOutput, type EngineCore, type EngineEvent, type EngineOutput } from './output';
+import { type EngineCore, type EngineEvent, type EngineOutput } from './output';
+import { emitEvents, runnerErrorEvent } from './runner-events';
 import { MAX_TIMER_DELAY_MS, realTimers, type TimerApi } from './runner';
 
 export interface GroupCommitRunnerOptions<C extends EngineCore> {
@@ -244,28 +245,10 @@ export class GroupCommitRunner<C extends EngineCore> {
   }
 
   private emitAll(events: EngineEvent[]): void {
-    const sink = this.options.onEvent;
-    if (!sink) return;
-    for (const event of events) {
-      try {
-        sink(event);
-      } catch {
-        // A failing log sink must not stop the protocol.
-      }
-    }
+    emitEvents(this.options.onEvent, events);
   }
 
   private report(kind: 'error' | 'send-error', cause: string, error: unknown, detail?: string, peer?: { address: string; port: number }): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const out = emptyOutput();
-    out.events.push({
-      kind,
-      side: this.options.side,
-      at: this.options.clock.now(),
-      cause,
-      detail: detail === undefined ? message : `${message}; ${detail}`,
-      ...(peer === undefined ? {} : { peer }),
-    });
-    this.emitAll(out.events);
+    this.emitAll([runnerErrorEvent(this.options.side, this.options.clock.now(), kind, cause, error, detail, peer)]);
   }
 }

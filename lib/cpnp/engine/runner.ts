@@ -10,7 +10,8 @@
  */
 import type { Clock } from '../clock';
 import type { MessageTransport } from '../transport/transport';
-import { emptyOutput, isJournaled, type EngineCore, type EngineEvent, type EngineOutput, type JournaledCore } from './output';
+import { isJournaled, type EngineCore, type EngineEvent, type EngineOutput, type JournaledCore } from './output';
+import { emitEvents, runnerErrorEvent } from './runner-events';
 
 /** What a journaled core's step changed: its `changes()` type (the client engine: ClientChanges). */
 export type ChangesOf<C extends EngineCore> = C extends JournaledCore<infer X> ? X : undefined;
@@ -201,34 +202,10 @@ export class EngineRunner<C extends EngineCore> {
   }
 
   private emitAll(events: EngineEvent[]): void {
-    const sink = this.options.onEvent;
-    if (!sink) return;
-    for (const event of events) {
-      try {
-        sink(event);
-      } catch {
-        // A failing log sink must not stop the protocol.
-      }
-    }
+    emitEvents(this.options.onEvent, events);
   }
 
-  private report(
-    kind: 'error' | 'send-error',
-    cause: string,
-    error: unknown,
-    detail?: string,
-    peer?: { address: string; port: number },
-  ): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const out = emptyOutput();
-    out.events.push({
-      kind,
-      side: this.options.side,
-      at: this.options.clock.now(),
-      cause,
-      detail: detail === undefined ? message : `${message}; ${detail}`,
-      ...(peer === undefined ? {} : { peer }),
-    });
-    this.emitAll(out.events);
+  private report(kind: 'error' | 'send-error', cause: string, error: unknown, detail?: string, peer?: { address: string; port: number }): void {
+    this.emitAll([runnerErrorEvent(this.options.side, this.options.clock.now(), kind, cause, error, detail, peer)]);
   }
 }
