@@ -8,7 +8,7 @@ export type Tone = 'neutral' | 'info' | 'progress' | 'attention' | 'success' | '
 
 export const ORDER_STATE_LABELS: Record<OrderState, { label: string; tone: Tone; icon: string }> = {
   Draft: { label: 'Draft', tone: 'neutral', icon: '✎' },
-  Created: { label: 'Awaiting approval', tone: 'attention', icon: '⏸' },
+  Created: { label: 'Awaiting approval', tone: 'attention', icon: '◔' },
   Rejected: { label: 'Rejected', tone: 'danger', icon: '✕' },
   AwaitingProcessing: { label: 'Approved, sending', tone: 'progress', icon: '➜' },
   Negotiating: { label: 'Negotiating', tone: 'progress', icon: '⇄' },
