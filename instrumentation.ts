@@ -11,4 +11,7 @@ export async function register(): Promise<void> {
   } catch (error) {
     console.error(`cpnp host: could not start: ${error instanceof Error ? error.stack : String(error)}`);
   }
+  // Deadline sweep and the mail outbox sender (PORTAL_SMTP_URL), beside the host.
+  const { startNotifications } = await import('./lib/portal/notifications/start');
+  startNotifications();
 }

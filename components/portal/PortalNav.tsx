@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { Logo } from '@/components/Logo';
 import type { SessionUser } from '@/lib/portal/auth/session';
+import { NotificationBell } from './NotificationBell';
 import { SignOutButton } from './SignOutButton';
 
 const ROLE_NAMES = { customer: 'Customer', admin: 'Administrator', staff: 'Provider staff' } as const;
@@ -44,6 +45,7 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
               · {ROLE_NAMES[user.role]}, {organisation}
             </span>
           </span>
+          <NotificationBell />
           <SignOutButton />
         </div>
       </div>

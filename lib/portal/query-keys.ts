@@ -14,3 +14,8 @@ export const approvalKeys = {
   all: ['approvals'] as const,
   queue: () => [...approvalKeys.all, 'queue'] as const,
 };
+
+export const notificationKeys = {
+  all: ['notifications'] as const,
+  list: () => [...notificationKeys.all, 'list'] as const,
+};

@@ -9,6 +9,8 @@ import type { SessionUser } from '../auth/session';
 import { portalDb } from '../db/client';
 import { fromJson } from '../db/json';
 import { userActor } from '../db/types';
+import { notifyDecision } from '../notifications/from-approval';
+import { mailQueued } from '../notifications/signal';
 import type { Cpd, NegotiationOptions } from '../../cpnp';
 import { fail, ok, ORDER_NOT_FOUND, type ServiceResult } from '../result';
 
@@ -87,8 +89,10 @@ async function decide(user: SessionUser, orderId: string, d: Decision): Promise<
     if (d.decision === 'approved') {
       await tx.intent.create({ data: { orderId, kind: 'approve', payload: '{}', actorId: user.id, createdAt: now } });
     }
+    await notifyDecision(tx, orderId, d.decision, d.decision === 'rejected' ? d.reason : null, now);
     return 'ok' as const;
   });
+  if (result === 'ok') mailQueued();
   if (result === 'missing') return ORDER_NOT_FOUND;
   if (result === 'wrong-state') return fail('wrong-state', 'This order is no longer waiting for approval.');
   return ok({ orderId });

@@ -35,6 +35,7 @@ import { fromJson } from '../db/json';
 import { ENGINE_ACTOR, isOneOf, ORDER_STATES, userActor, type IntentKind, type OrderState } from '../db/types';
 import { parseIntentPayload } from '../intents/payload';
 import { finishIntent, pendingIntents, type QueuedIntent } from '../intents/queue';
+import { notifyFromStep } from '../notifications/from-step';
 import { aggregateOrderState } from '../orders/aggregate';
 import { pickOffer, type GroupOffer } from './group';
 import { needsRestore, projectRecord } from './projection';
@@ -718,6 +719,8 @@ export class NegotiationHost {
         }
         for (const note of notes) await tx.stateChange.create({ data: note });
       }
+      // Offer received, more time asked, agreement concluded, alarm: in-app and outbox rows (notifications/).
+      await notifyFromStep(tx, orders, events, now);
       if (ctx.intent) {
         const o = ctx.intent.outcome ?? DONE;
         await finishIntent(tx, ctx.intent.id, { status: o.status, code: o.code, ...(o.message ? { message: o.message } : {}) }, now);

@@ -9,6 +9,8 @@ import type { SessionUser } from '../auth/session';
 import { portalDb } from '../db/client';
 import { fromJson, toJson } from '../db/json';
 import { isOneOf, ORDER_STATES, SELECTION_RULES, userActor, type OrderState, type SelectionRule } from '../db/types';
+import { notifyWaitingForApproval } from '../notifications/from-approval';
+import { mailQueued } from '../notifications/signal';
 import { fail, ok, ORDER_NOT_FOUND, type ServiceResult } from '../result';
 import { validateOrderInput } from './input';
 import { canPlaceOrders, orderWhere } from './scope';
@@ -63,23 +65,29 @@ export async function createOrder(user: SessionUser, input: NewOrderInput): Prom
   if (!clone.ok) return clone;
   const state = stateOf(v.submit);
   const now = new Date();
-  const order = await portalDb().order.create({
-    data: {
-      organisationId: user.organisationId,
-      authorId: user.id,
-      title: v.title,
-      requestedCpd: toJson(v.cpd),
-      options: toJson(v.options),
-      expectedResponseSeconds: v.expectedResponseSeconds,
-      selectionRule: v.selectionRule,
-      state,
-      clonedFromId: v.clonedFrom ?? null,
-      submittedAt: v.submit ? now : null,
-      negotiations: { create: v.providerIds.map((providerId) => ({ providerId, customerOrderId: newCustomerOrderId() })) },
-      stateChanges: { create: { from: null, to: state, cause: v.submit ? 'submitted' : 'draft saved', actor: userActor(user.id), at: now } },
-    },
-    select: { id: true },
+  // One transaction: a submitted order and the admins' "waiting for approval" notifications.
+  const order = await portalDb().$transaction(async (tx) => {
+    const created = await tx.order.create({
+      data: {
+        organisationId: user.organisationId,
+        authorId: user.id,
+        title: v.title,
+        requestedCpd: toJson(v.cpd),
+        options: toJson(v.options),
+        expectedResponseSeconds: v.expectedResponseSeconds,
+        selectionRule: v.selectionRule,
+        state,
+        clonedFromId: v.clonedFrom ?? null,
+        submittedAt: v.submit ? now : null,
+        negotiations: { create: v.providerIds.map((providerId) => ({ providerId, customerOrderId: newCustomerOrderId() })) },
+        stateChanges: { create: { from: null, to: state, cause: v.submit ? 'submitted' : 'draft saved', actor: userActor(user.id), at: now } },
+      },
+      select: { id: true },
+    });
+    if (v.submit) await notifyWaitingForApproval(tx, created.id, now);
+    return created;
   });
+  if (v.submit) mailQueued();
   return ok({ orderId: order.id });
 }
 
@@ -121,9 +129,11 @@ export async function updateDraft(user: SessionUser, orderId: string, input: New
     await tx.stateChange.create({
       data: { orderId, from: 'Draft', to: state, cause: v.submit ? 'submitted' : 'draft saved', actor: userActor(user.id), at: now },
     });
+    if (v.submit) await notifyWaitingForApproval(tx, orderId, now);
     return true;
   });
   if (!updated) return fail('conflict', 'The draft changed meanwhile; reload it.');
+  if (v.submit) mailQueued();
   return ok({ orderId });
 }
 
