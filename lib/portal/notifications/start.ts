@@ -12,6 +12,11 @@ import { MailSender } from './mail-sender';
 import { mailQueued, onMailQueued } from './signal';
 
 const key = Symbol.for('cpnp.portal.notifications');
+
+/** nodemailer's SMTP transport from the URL, with timeouts short enough that a hung server only delays (and retries) a mail. */
+export function transportOptions(url: string) {
+  return { url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+}
 type Running = { stop(): Promise<void> };
 type Holder = { [key]?: Running };
 
@@ -44,7 +49,7 @@ export function startNotifications(options: { db?: PortalDbClient; env?: NodeJS.
   let sender: MailSender | undefined;
   const offs: (() => void)[] = [];
   if (mail) {
-    sender = new MailSender({ db, transport: createTransport(mail.smtpUrl), from: mail.from });
+    sender = new MailSender({ db, transport: createTransport(transportOptions(mail.smtpUrl)), from: mail.from });
     const s = sender;
     void s.start().catch((error) => console.warn(`portal mail: could not start: ${error instanceof Error ? error.message : String(error)}`));
     offs.push(onMailQueued(() => s.wake()), onOrderChanged(() => s.wake()));
