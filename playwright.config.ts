@@ -6,9 +6,12 @@ import { defineConfig, devices } from '@playwright/test';
 const PORT = Number(process.env.E2E_PORT ?? 3107);
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 const CI = Boolean(process.env.CI);
+// A real SMTP server the run starts (e2e/support/smtp-global-setup.ts); the portal mails to it.
+const SMTP_PORT = Number(process.env.E2E_SMTP_PORT ?? 2525);
 
 export default defineConfig({
   testDir: 'e2e',
+  globalSetup: './e2e/support/smtp-global-setup.ts',
   fullyParallel: true,
   forbidOnly: CI,
   retries: CI ? 1 : 0,
@@ -58,6 +61,8 @@ export default defineConfig({
       // are tested in lib/portal/__tests__/auth.test.ts.
       PORTAL_SIGNIN_MAX: '200',
       PORTAL_ACCOUNT_SIGNIN_MAX: '200',
+      PORTAL_SMTP_URL: `smtp://127.0.0.1:${SMTP_PORT}`,
+      PORTAL_MAIL_FROM: 'CPNP portal <portal@e2e.example>',
     },
     // A production build takes one to two minutes on two cores.
     timeout: 300_000,

@@ -11,7 +11,7 @@ export function NotificationBell() {
     <Link
       href="/notifications"
       aria-label={unread > 0 ? `Notifications, ${unread} unread` : 'Notifications'}
-      className="relative inline-flex h-9 w-9 items-center justify-center rounded-md text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-100"
+      className="relative inline-flex h-9 w-9 shrink-0 items-center justify-center rounded-md text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-100"
     >
       <svg aria-hidden="true" viewBox="0 0 24 24" className="h-5 w-5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
         <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />

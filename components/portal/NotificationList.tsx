@@ -48,10 +48,11 @@ function Row({ n }: { n: NotificationItem }) {
       {unread && (
         <button
           type="button"
+          aria-label={`Mark read: ${n.title}`}
           onClick={() => mark.mutate(n.id)}
           className="shrink-0 self-start rounded-md bg-white px-2 py-1 text-sm font-medium text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-100"
         >
-          Mark read<span className="sr-only">: {n.title}</span>
+          Mark read
         </button>
       )}
     </li>

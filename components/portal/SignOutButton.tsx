@@ -10,7 +10,7 @@ export function SignOutButton() {
     <button
       type="button"
       disabled={busy}
-      className="rounded-md px-2 py-1 text-sm font-medium text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-100"
+      className="shrink-0 whitespace-nowrap rounded-md px-2 py-1 text-sm font-medium text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-100"
       onClick={async () => {
         setBusy(true);
         await authClient.signOut();

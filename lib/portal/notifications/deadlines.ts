@@ -8,7 +8,8 @@
  * new deadline (a new offer, more time granted) is notified again. Framework-free.
  */
 import type { PortalDbClient } from '../db/client';
-import { notifyUsers } from './produce';
+import { IN_FLIGHT_STATES } from '../db/types';
+import { humanTime, notifyUsers } from './produce';
 
 const OFFERED = ['OfferReceived', 'OfferProcessing'];
 const WAITING = ['PQOSent', 'ServerProcessing'];
@@ -32,6 +33,8 @@ export async function sweepDeadlines(db: PortalDbClient, now: Date, thresholdMs:
         { clientState: { in: OFFERED }, offerValidUntil: { gt: now, lte: horizon } },
         { clientState: { in: WAITING }, expectedResponseAt: { gt: now, lte: horizon } },
       ],
+      // Only orders still in flight (an ended order's stale columns are no deadline).
+      order: { state: { in: [...IN_FLIGHT_STATES] } },
     },
     select: {
       customerOrderId: true,
@@ -60,8 +63,8 @@ export async function sweepDeadlines(db: PortalDbClient, now: Date, thresholdMs:
           orderId: n.orderId,
           title: offer ? `Offer ends soon: ${n.order.title}` : `Response time ends soon: ${n.order.title}`,
           body: offer
-            ? `The offer of ${n.provider.name} for "${n.order.title}" is valid until ${at.toISOString()} (in ${left}). Accept or decline it before then.`
-            : `${n.provider.name} has until ${at.toISOString()} (in ${left}) to answer "${n.order.title}".`,
+            ? `The offer of ${n.provider.name} for "${n.order.title}" is valid until ${humanTime(at.getTime())} (in ${left}). Accept or decline it before then.`
+            : `${n.provider.name} has until ${humanTime(at.getTime())} (in ${left}) to answer "${n.order.title}".`,
           dedupeKey: `deadline:${offer ? 'offer' : 'response'}:${n.customerOrderId}:${at.getTime()}`,
         },
         now,

@@ -9,7 +9,7 @@
 import type { ClientOrderRecord } from '../../cpnp/engine/client-engine';
 import type { EngineEvent } from '../../cpnp/engine/output';
 import type { Prisma } from '../db/client';
-import { adminIds, notifyUsers, type NotificationDraft } from './produce';
+import { adminIds, humanTime, notifyUsers, type NotificationDraft } from './produce';
 
 type Tx = Prisma.TransactionClient;
 
@@ -45,7 +45,7 @@ export function draftsFor(rec: ClientOrderRecord, events: EngineEvent[], t: Targ
           kind: 'offer',
           orderId: t.orderId,
           title: `Offer received: ${t.title}`,
-          body: `${t.provider} made an offer for "${t.title}", valid until ${rec.offer.validityOfferTime}. Accept or decline it on the order page.`,
+          body: `${t.provider} made an offer for "${t.title}", valid until ${humanTime(rec.offer.validityOfferTime)}. Accept or decline it on the order page.`,
           dedupeKey: `offer:${coid}:${rec.offer.nonce}`,
         },
       });
@@ -57,7 +57,7 @@ export function draftsFor(rec: ClientOrderRecord, events: EngineEvent[], t: Targ
           kind: 'more-time',
           orderId: t.orderId,
           title: `More time requested: ${t.title}`,
-          body: `${t.provider} asks for more time to make its offer for "${t.title}" (until ${until}). Grant or deny it on the order page.`,
+          body: `${t.provider} asks for more time to make its offer for "${t.title}" (until ${humanTime(until)}). Grant or deny it on the order page.`,
           dedupeKey: `more-time:${coid}:${until}`,
         },
       });

@@ -21,6 +21,14 @@ export interface NotificationDraft {
   dedupeKey: string;
 }
 
+/** "2026-12-04 23:47:51 UTC" for an instant (ms or an RFC 3339 text); the text itself if unparseable. */
+export function humanTime(at: number | string): string {
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  if (!Number.isFinite(ms)) return String(at);
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
 /** The order's page, absolute (mails) or relative (the bell). */
 export function orderPath(orderId: string): string {
   return `/orders/${encodeURIComponent(orderId)}`;

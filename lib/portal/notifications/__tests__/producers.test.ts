@@ -121,7 +121,7 @@ describe('engine step notifications', () => {
     assert.deepEqual(await kindsFor(w.users.customerA.id, orderId), ['offer', 'offer', 'more-time', 'agreed', 'alarm']);
     assert.deepEqual(await kindsFor(w.users.admin.id, orderId), ['waiting-approval', 'alarm']);
     const offer = await w.db.notification.findFirstOrThrow({ where: { orderId, kind: 'offer' } });
-    assert.match(offer.body, /Example Networks made an offer for "Paris–Lyon VPN", valid until 2026-12-05T10:00:00Z/);
+    assert.match(offer.body, /Example Networks made an offer for "Paris–Lyon VPN", valid until 2026-12-05 10:00:00 UTC/);
   });
 
   test('a transaction that rolls back notifies nobody', async () => {
@@ -168,11 +168,20 @@ describe('deadline sweep', () => {
     const later = await submitted();
     const waiting = await submitted();
     const ended = await submitted();
+    const stale = await submitted();
     const set = (orderId: string, data: object) => w.db.negotiation.updateMany({ where: { orderId }, data });
+    const orderState = (orderId: string, state: string) => w.db.order.update({ where: { id: orderId }, data: { state } });
     await set(soon, { clientState: 'OfferReceived', offerValidUntil: new Date(now.getTime() + 5 * 60_000) });
+    await orderState(soon, 'OfferReceived');
     await set(later, { clientState: 'OfferReceived', offerValidUntil: new Date(now.getTime() + 60 * 60_000) });
+    await orderState(later, 'OfferReceived');
     await set(waiting, { clientState: 'PQOSent', expectedResponseAt: new Date(now.getTime() + 2 * 60_000) });
+    await orderState(waiting, 'Negotiating');
     await set(ended, { clientState: 'Cancelled', offerValidUntil: new Date(now.getTime() + 60_000) });
+    await orderState(ended, 'Cancelled');
+    // An order that ended while a negotiation row still reads "offer received": no deadline.
+    await set(stale, { clientState: 'OfferReceived', offerValidUntil: new Date(now.getTime() + 60_000) });
+    await orderState(stale, 'Cancelled');
 
     assert.equal(await sweepDeadlines(w.db, now, 10 * 60_000), 2);
     assert.equal(await sweepDeadlines(w.db, new Date(now.getTime() + 30_000), 10 * 60_000), 0, 'a second sweep adds nothing');
@@ -184,7 +193,7 @@ describe('deadline sweep', () => {
         [waiting, w.users.customerA.id, 'Response time ends soon'],
       ],
     );
-    assert.match(rows[0]?.body ?? '', /valid until 2030-01-01T12:05:00.000Z \(in about 5 minutes\)/);
+    assert.match(rows[0]?.body ?? '', /valid until 2030-01-01 12:05:00 UTC \(in about 5 minutes\)/);
     // A new deadline for the same negotiation (more time granted) is notified again.
     await set(waiting, { expectedResponseAt: new Date(now.getTime() + 8 * 60_000) });
     assert.equal(await sweepDeadlines(w.db, now, 10 * 60_000), 1);
