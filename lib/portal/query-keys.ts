@@ -14,3 +14,9 @@ export const approvalKeys = {
   all: ['approvals'] as const,
   queue: () => [...approvalKeys.all, 'queue'] as const,
 };
+
+/** The providers' held orders (administrative validation, /provider-queue). */
+export const providerQueueKeys = {
+  all: ['provider-queue'] as const,
+  list: () => [...providerQueueKeys.all, 'list'] as const,
+};

@@ -55,6 +55,8 @@ export function httpStatus(code: string): number {
       return 403;
     case 'invalid':
       return 400;
+    case 'unavailable':
+      return 503;
     default:
       return 409;
   }
