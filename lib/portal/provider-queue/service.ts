@@ -204,3 +204,25 @@ export async function decideHeldOrder(user: SessionUser, input: DecideInput): Pr
   }
   return ok({ providerOrderId: input.providerOrderId, state, action, portalOrderId: negotiation?.orderId ?? null });
 }
+
+/**
+ * Which of these negotiations their provider holds for its administrator (the order detail page
+ * says so). Asked only for negotiations in ServerProcessing whose provider has an admin file and
+ * whose provider order id is known; a provider that does not answer counts as "not held".
+ */
+export async function heldNegotiationIds(negotiations: readonly { id: string; clientState: string; providerOrderId: string | null; provider: { id: string } }[]): Promise<string[]> {
+  const waiting = negotiations.filter((n) => n.clientState === 'ServerProcessing' && n.providerOrderId);
+  if (waiting.length === 0) return [];
+  const providers = await portalDb().provider.findMany({ where: { id: { in: waiting.map((n) => n.provider.id) }, adminFile: { not: null } }, select: { id: true, name: true, adminFile: true } });
+  const held = await Promise.all(
+    waiting.map(async (n) => {
+      const provider = providers.find((p) => p.id === n.provider.id);
+      const t = provider ? targetOf(provider) : undefined;
+      if (!provider || !t?.ok) return undefined;
+      const answer = await call(provider, t.target, 'GET', `/v1/orders/${encodeURIComponent(n.providerOrderId ?? '')}`, undefined, 1000);
+      const awaiting = answer.ok && answer.status === 200 ? (answer.body as { order?: { awaiting?: unknown } }).order?.awaiting : undefined;
+      return typeof awaiting === 'string' ? n.id : undefined;
+    }),
+  );
+  return held.filter((id): id is string => id !== undefined);
+}

@@ -17,7 +17,7 @@ import { createOrder } from '../../orders/service';
 import { upsertProvider } from '../../providers/registry';
 import { createWorld, orderInput, type TestWorld } from '../../__tests__/helpers';
 import { isLoopbackAdminUrl } from '../held-order';
-import { decideHeldOrder, listProviderQueues, type ProviderQueue } from '../service';
+import { decideHeldOrder, heldNegotiationIds, listProviderQueues, type ProviderQueue } from '../service';
 
 describe('provider validation (administrative mode, RFC 8921 8.2) from the portal', () => {
   let w: TestWorld;
@@ -118,11 +118,16 @@ describe('provider validation (administrative mode, RFC 8921 8.2) from the porta
     assert.ok(!denied.ok && denied.code === 'forbidden');
     assert.equal(client.state(o.clientId), 'ServerProcessing', 'a refused call decides nothing');
 
+    // The order page's "held for the provider's administrator".
+    const asSeen = { id: o.negotiationId, clientState: 'ServerProcessing', providerOrderId: o.providerOrderId, provider: { id: ids.review ?? '' } };
+    assert.deepEqual(await heldNegotiationIds([asSeen, { ...asSeen, id: 'other', provider: { id: ids.missing ?? '' } }]), [o.negotiationId]);
+
     const r = await decideHeldOrder(w.users.staff, { providerId: ids.review ?? '', providerOrderId: o.providerOrderId, decision: 'approve' });
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(r.value.action, 'approved');
     assert.equal(r.value.portalOrderId, o.orderId);
     await hub.until('the OFFER reaches the client', () => client.state(o.clientId) === 'OfferReceived');
+    assert.deepEqual(await heldNegotiationIds([asSeen]), [], 'no longer held');
     const line = await w.db.stateChange.findFirst({ where: { negotiationId: o.negotiationId, cause: { contains: 'administrator approved' } } });
     assert.equal(line?.actor, `user:${w.users.staff.id}`);
     assert.match(line?.cause ?? '', /^Review Networks's administrator approved the order$/);
