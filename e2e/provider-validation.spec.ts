@@ -103,8 +103,9 @@ test('a held order is approved by staff on /provider-queue; the offer reaches th
   await expect(row).toContainText('rennes-nantes · in 20–80 (prefer 50) / out 50 Mbit/s · pe1:ge-0/0/7, pe2:ge-0/0/8');
   // The other reference providers answer by themselves: nothing waits there.
   await expect(staff.getByRole('region', { name: 'Example Networks' }).getByText('Nothing is waiting for an administrator.')).toBeVisible();
-  await row.locator('summary').click(); // the full requested CPD
-  await expect(row.getByRole('heading', { name: 'Component rennes-nantes' })).toBeVisible();
+  await row.getByRole('button', { name: 'Show the CPD' }).click(); // the full requested CPD, below the row
+  await expect(section.getByRole('heading', { name: 'Component rennes-nantes' })).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Hide the CPD' })).toHaveAttribute('aria-expanded', 'true');
   await expectAccessible(staff);
   mkdirSync(SHOTS, { recursive: true });
   await staff.screenshot({ path: `${SHOTS}/provider-queue-desktop.png`, fullPage: true });
@@ -112,8 +113,13 @@ test('a held order is approved by staff on /provider-queue; the offer reaches th
   // The same page on a phone, keyboard only: the Approve button is reachable and works.
   const phone = await as(browser, logins().staff, { width: 390, height: 844 });
   await phone.goto('/provider-queue');
+  // On a phone each row is a card; it is still a table row for assistive technology.
+  await expect(phone.getByRole('row', { name: new RegExp(title) })).toBeVisible(CPNP);
   const approve = phone.getByRole('button', { name: `Approve “${title}”` });
-  await expect(approve).toBeVisible(CPNP);
+  const box = await approve.boundingBox();
+  expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+  // Nothing wider than the phone.
+  expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await phone.screenshot({ path: `${SHOTS}/provider-queue-390.png`, fullPage: true });
   await approve.focus();
   await phone.keyboard.press('Enter');

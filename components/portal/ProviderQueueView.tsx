@@ -10,6 +10,17 @@ import { CpdView, formatValue } from './CpdView';
 
 type Reason = { code: number; label: string };
 
+const CELL = 'block px-3 py-1 md:table-cell md:py-2';
+
+/** The column's name above a cell, on phones only (the table header row is hidden there). */
+function MobileLabel({ children }: { children: string }) {
+  return (
+    <span className="block text-xs font-semibold uppercase tracking-wide text-slate-600 md:hidden">
+      {children}
+    </span>
+  );
+}
+
 const KIND_LABELS: Record<HeldOrder['kind'], string> = {
   QUOTATION: 'New order (QUOTATION)',
   UPDATE: 'Change (UPDATE)',
@@ -49,14 +60,20 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
   const result = approve.data ?? reject.data;
   const id = `held-${providerId}-${order.providerOrderId}`;
   const isRequest = order.kind === 'WITHDRAW' || order.kind === 'ACTIVATE';
+  const [showCpd, setShowCpd] = useState(false);
   return (
-    <tr className="align-top">
-      <th scope="row" className="px-3 py-2 text-left font-normal">
+    <>
+    <tr className={`block py-2 align-top md:table-row md:py-0 ${showCpd ? '' : 'border-b border-slate-100'}`}>
+      <th scope="row" className={`${CELL} text-left font-normal`}>
         <span className="font-mono text-xs">{order.providerOrderId}</span>
         <span className="block text-xs text-slate-600">customer order {order.customerOrderId}</span>
       </th>
-      <td className="px-3 py-2">{KIND_LABELS[order.kind]}</td>
-      <td className="px-3 py-2">
+      <td className={CELL}>
+        <MobileLabel>Decision on</MobileLabel>
+        {KIND_LABELS[order.kind]}
+      </td>
+      <td className={CELL}>
+        <MobileLabel>Customer / portal order</MobileLabel>
         {order.portalOrder ? (
           <>
             <Link href={`/orders/${order.portalOrder.orderId}`} className="font-medium text-sky-800 hover:underline">
@@ -70,23 +87,27 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
           <span>{order.customer ?? 'unauthenticated client'}</span>
         )}
       </td>
-      <td className="px-3 py-2 text-xs">
+      <td className={`${CELL} text-xs`}>
+        <MobileLabel>Times</MobileLabel>
         <span className="block">waiting since {formatTime(order.waitingSince)}</span>
         {order.answerBy && <span className="block text-slate-600">customer expects an answer by {formatTime(order.answerBy)}</span>}
       </td>
-      <td className="max-w-xs px-3 py-2 text-xs">
-        <details>
-          <summary className="cursor-pointer text-sky-800">{cpdSummary(order.cpd)}</summary>
-          <div className="mt-2">{order.cpd ? <CpdView cpd={order.cpd} headingLevel={4} /> : <p>No CPD recorded.</p>}</div>
-        </details>
+      <td className={`${CELL} text-xs md:max-w-xs`}>
+        <MobileLabel>CPD</MobileLabel>
+        <span className="block">{cpdSummary(order.cpd)}</span>
+        {order.cpd && (
+          <button type="button" aria-expanded={showCpd} aria-controls={`${id}-cpd`} onClick={() => setShowCpd((v) => !v)} className="mt-1 text-sky-800 underline">
+            {showCpd ? 'Hide the CPD' : 'Show the CPD'}
+          </button>
+        )}
       </td>
-      <td className="px-3 py-2">
+      <td className={CELL}>
         <div className="flex flex-wrap gap-2">
           <button
             type="button"
             disabled={busy}
             onClick={() => approve.mutate({ providerId, providerOrderId: order.providerOrderId })}
-            className="rounded-md bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-60"
+            className="relative rounded-md bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-60"
           >
             {approve.isPending ? 'Approving…' : 'Approve'}
             <span className="sr-only"> {orderRef(order)}</span>
@@ -96,7 +117,7 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
               type="button"
               disabled={busy}
               onClick={() => setRejecting(true)}
-              className="rounded-md bg-white px-3 py-1.5 text-sm font-medium text-rose-800 ring-1 ring-inset ring-rose-300 hover:bg-rose-50 disabled:opacity-60"
+              className="relative rounded-md bg-white px-3 py-1.5 text-sm font-medium text-rose-800 ring-1 ring-inset ring-rose-300 hover:bg-rose-50 disabled:opacity-60"
             >
               Reject…<span className="sr-only"> {orderRef(order)}</span>
             </button>
@@ -147,6 +168,14 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
         )}
       </td>
     </tr>
+    {showCpd && order.cpd && (
+      <tr id={`${id}-cpd`} className="block border-b border-slate-100 md:table-row">
+        <td colSpan={6} className="block px-3 pb-3 md:table-cell">
+          <CpdView cpd={order.cpd} headingLevel={4} />
+        </td>
+      </tr>
+    )}
+    </>
   );
 }
 
@@ -167,10 +196,11 @@ function ProviderSection({ queue, reasons }: { queue: ProviderQueue; reasons: re
       ) : queue.orders.length === 0 ? (
         <p className="text-sm text-slate-700">Nothing is waiting for an administrator.</p>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="min-w-full divide-y divide-slate-200 text-sm">
+        <div className="relative overflow-x-auto">
+          {/* A table from md up; below, each row is a card (cells stacked, each with its label). */}
+          <table className="block w-full text-sm md:table md:min-w-full">
             <caption className="sr-only">Orders {queue.name} holds for administrative validation</caption>
-            <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
+            <thead className="hidden bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700 md:table-header-group">
               <tr>
                 <th scope="col" className="px-3 py-2">
                   Provider order
@@ -192,7 +222,7 @@ function ProviderSection({ queue, reasons }: { queue: ProviderQueue; reasons: re
                 </th>
               </tr>
             </thead>
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="block md:table-row-group">
               {queue.orders.map((o) => (
                 <HeldRow key={o.providerOrderId} providerId={queue.providerId} order={o} reasons={reasons} />
               ))}
