@@ -65,6 +65,7 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
     <>
     <tr className={`block py-2 align-top md:table-row md:py-0 ${showCpd ? '' : 'border-b border-slate-100'}`}>
       <th scope="row" className={`${CELL} text-left font-normal`}>
+        <MobileLabel>Provider order</MobileLabel>
         <span className="font-mono text-xs">{order.providerOrderId}</span>
         <span className="block text-xs text-slate-600">customer order {order.customerOrderId}</span>
       </th>
@@ -101,7 +102,8 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
           </button>
         )}
       </td>
-      <td className={CELL}>
+      <td className={`${CELL} md:min-w-[15rem]`}>
+        <MobileLabel>Decision</MobileLabel>
         <div className="flex flex-wrap gap-2">
           <button
             type="button"

@@ -27,7 +27,7 @@ const MAX_HELD = 100;
 
 /** FAIL status codes (Table 4) a person may reject with; 7 (More Time Rejected) is the client's. */
 export const REJECT_STATUS_CODES = [4, 5, 6, 3, 8, 1, 2] as const satisfies readonly StatusCodeValue[];
-export const REJECT_REASONS: readonly { code: StatusCodeValue; label: string }[] = REJECT_STATUS_CODES.map((code) => ({ code, label: `${code} — ${STATUS_CODE_DESCRIPTIONS[code]}` }));
+export const REJECT_REASONS: readonly { code: StatusCodeValue; label: string }[] = REJECT_STATUS_CODES.map((code) => ({ code, label: `${code} — ${STATUS_CODE_DESCRIPTIONS[code].split(':')[0]}` }));
 
 export type ProviderQueueStatus = 'ok' | 'not-configured' | 'unavailable';
 
