@@ -63,120 +63,120 @@ function HeldRow({ providerId, order, reasons }: { providerId: string; order: He
   const [showCpd, setShowCpd] = useState(false);
   return (
     <>
-    <tr className={`block py-2 align-top md:table-row md:py-0 ${showCpd ? '' : 'border-b border-slate-100'}`}>
-      <th scope="row" className={`${CELL} text-left font-normal`}>
-        <MobileLabel>Provider order</MobileLabel>
-        <span className="font-mono text-xs">{order.providerOrderId}</span>
-        <span className="block text-xs text-slate-600">customer order {order.customerOrderId}</span>
-      </th>
-      <td className={CELL}>
-        <MobileLabel>Decision on</MobileLabel>
-        {KIND_LABELS[order.kind]}
-      </td>
-      <td className={CELL}>
-        <MobileLabel>Customer / portal order</MobileLabel>
-        {order.portalOrder ? (
-          <>
-            <Link href={`/orders/${order.portalOrder.orderId}`} className="font-medium text-sky-800 hover:underline">
-              {order.portalOrder.title}
-            </Link>
-            <span className="block text-xs text-slate-600">
-              {order.portalOrder.organisation} · portal: {CLIENT_STATE_LABELS[order.portalOrder.clientState] ?? order.portalOrder.clientState}
-            </span>
-          </>
-        ) : (
-          <span>{order.customer ?? 'unauthenticated client'}</span>
-        )}
-      </td>
-      <td className={`${CELL} text-xs`}>
-        <MobileLabel>Times</MobileLabel>
-        <span className="block">waiting since {formatTime(order.waitingSince)}</span>
-        {order.answerBy && <span className="block text-slate-600">customer expects an answer by {formatTime(order.answerBy)}</span>}
-      </td>
-      <td className={`${CELL} text-xs md:max-w-xs`}>
-        <MobileLabel>CPD</MobileLabel>
-        <span className="block">{cpdSummary(order.cpd)}</span>
-        {order.cpd && (
-          <button type="button" aria-expanded={showCpd} aria-controls={`${id}-cpd`} onClick={() => setShowCpd((v) => !v)} className="mt-1 text-sky-800 underline">
-            {showCpd ? 'Hide the CPD' : 'Show the CPD'}
-          </button>
-        )}
-      </td>
-      <td className={`${CELL} md:min-w-[15rem]`}>
-        <MobileLabel>Decision</MobileLabel>
-        <div className="flex flex-wrap gap-2">
-          <button
-            type="button"
-            disabled={busy}
-            onClick={() => approve.mutate({ providerId, providerOrderId: order.providerOrderId })}
-            className="relative rounded-md bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-60"
-          >
-            {approve.isPending ? 'Approving…' : 'Approve'}
-            <span className="sr-only"> {orderRef(order)}</span>
-          </button>
-          {!rejecting && (
+      <tr className={`block py-2 align-top md:table-row md:py-0 ${showCpd ? '' : 'border-b border-slate-100'}`}>
+        <th scope="row" className={`${CELL} text-left font-normal`}>
+          <MobileLabel>Provider order</MobileLabel>
+          <span className="font-mono text-xs">{order.providerOrderId}</span>
+          <span className="block text-xs text-slate-600">customer order {order.customerOrderId}</span>
+        </th>
+        <td className={CELL}>
+          <MobileLabel>Decision on</MobileLabel>
+          {KIND_LABELS[order.kind]}
+        </td>
+        <td className={CELL}>
+          <MobileLabel>Customer / portal order</MobileLabel>
+          {order.portalOrder ? (
+            <>
+              <Link href={`/orders/${order.portalOrder.orderId}`} className="font-medium text-sky-800 hover:underline">
+                {order.portalOrder.title}
+              </Link>
+              <span className="block text-xs text-slate-600">
+                {order.portalOrder.organisation} · portal: {CLIENT_STATE_LABELS[order.portalOrder.clientState] ?? order.portalOrder.clientState}
+              </span>
+            </>
+          ) : (
+            <span>{order.customer ?? 'unauthenticated client'}</span>
+          )}
+        </td>
+        <td className={`${CELL} text-xs`}>
+          <MobileLabel>Times</MobileLabel>
+          <span className="block">waiting since {formatTime(order.waitingSince)}</span>
+          {order.answerBy && <span className="block text-slate-600">customer expects an answer by {formatTime(order.answerBy)}</span>}
+        </td>
+        <td className={`${CELL} text-xs md:max-w-xs`}>
+          <MobileLabel>CPD</MobileLabel>
+          <span className="block">{cpdSummary(order.cpd)}</span>
+          {order.cpd && (
+            <button type="button" aria-expanded={showCpd} aria-controls={`${id}-cpd`} onClick={() => setShowCpd((v) => !v)} className="mt-1 text-sky-800 underline">
+              {showCpd ? 'Hide the CPD' : 'Show the CPD'}
+            </button>
+          )}
+        </td>
+        <td className={`${CELL} md:min-w-[15rem]`}>
+          <MobileLabel>Decision</MobileLabel>
+          <div className="flex flex-wrap gap-2">
             <button
               type="button"
               disabled={busy}
-              onClick={() => setRejecting(true)}
-              className="relative rounded-md bg-white px-3 py-1.5 text-sm font-medium text-rose-800 ring-1 ring-inset ring-rose-300 hover:bg-rose-50 disabled:opacity-60"
+              onClick={() => approve.mutate({ providerId, providerOrderId: order.providerOrderId })}
+              className="relative rounded-md bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-60"
             >
-              Reject…<span className="sr-only"> {orderRef(order)}</span>
+              {approve.isPending ? 'Approving…' : 'Approve'}
+              <span className="sr-only"> {orderRef(order)}</span>
             </button>
+            {!rejecting && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => setRejecting(true)}
+                className="relative rounded-md bg-white px-3 py-1.5 text-sm font-medium text-rose-800 ring-1 ring-inset ring-rose-300 hover:bg-rose-50 disabled:opacity-60"
+              >
+                Reject…<span className="sr-only"> {orderRef(order)}</span>
+              </button>
+            )}
+          </div>
+          {rejecting && (
+            <form
+              aria-label={`Reject ${orderRef(order)}`}
+              className="mt-2 space-y-2"
+              onSubmit={(e) => {
+                e.preventDefault();
+                reject.mutate({ providerId, providerOrderId: order.providerOrderId, statusCode, note });
+              }}
+            >
+              <label htmlFor={`${id}-code`} className="block text-xs font-medium">
+                FAIL status code sent to the customer
+              </label>
+              <select id={`${id}-code`} value={statusCode} onChange={(e) => setStatusCode(Number(e.target.value))} className="w-full rounded-md border border-slate-400 bg-white p-1 text-xs">
+                {reasons.map((r) => (
+                  <option key={r.code} value={r.code}>
+                    {r.label}
+                  </option>
+                ))}
+              </select>
+              <label htmlFor={`${id}-note`} className="block text-xs font-medium">
+                Reason (kept in the portal&apos;s history; CPNP carries only the code)
+              </label>
+              <textarea id={`${id}-note`} maxLength={500} rows={2} value={note} onChange={(e) => setNote(e.target.value)} className="w-full rounded-md border border-slate-400 p-1 text-xs" />
+              <div className="flex flex-wrap gap-2">
+                <button type="submit" disabled={busy} className="rounded-md bg-rose-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-800 disabled:opacity-60">
+                  {reject.isPending ? 'Rejecting…' : isRequest ? 'Refuse request' : 'Reject order'}
+                </button>
+                <button type="button" onClick={() => setRejecting(false)} className="rounded-md px-3 py-1.5 text-sm ring-1 ring-inset ring-slate-300">
+                  Keep it
+                </button>
+              </div>
+            </form>
           )}
-        </div>
-        {rejecting && (
-          <form
-            aria-label={`Reject ${orderRef(order)}`}
-            className="mt-2 space-y-2"
-            onSubmit={(e) => {
-              e.preventDefault();
-              reject.mutate({ providerId, providerOrderId: order.providerOrderId, statusCode, note });
-            }}
-          >
-            <label htmlFor={`${id}-code`} className="block text-xs font-medium">
-              FAIL status code sent to the customer
-            </label>
-            <select id={`${id}-code`} value={statusCode} onChange={(e) => setStatusCode(Number(e.target.value))} className="w-full rounded-md border border-slate-400 bg-white p-1 text-xs">
-              {reasons.map((r) => (
-                <option key={r.code} value={r.code}>
-                  {r.label}
-                </option>
-              ))}
-            </select>
-            <label htmlFor={`${id}-note`} className="block text-xs font-medium">
-              Reason (kept in the portal&apos;s history; CPNP carries only the code)
-            </label>
-            <textarea id={`${id}-note`} maxLength={500} rows={2} value={note} onChange={(e) => setNote(e.target.value)} className="w-full rounded-md border border-slate-400 p-1 text-xs" />
-            <div className="flex flex-wrap gap-2">
-              <button type="submit" disabled={busy} className="rounded-md bg-rose-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-800 disabled:opacity-60">
-                {reject.isPending ? 'Rejecting…' : isRequest ? 'Refuse request' : 'Reject order'}
-              </button>
-              <button type="button" onClick={() => setRejecting(false)} className="rounded-md px-3 py-1.5 text-sm ring-1 ring-inset ring-slate-300">
-                Keep it
-              </button>
-            </div>
-          </form>
-        )}
-        {result && !result.ok && (
-          <p role="alert" className="mt-2 text-xs text-rose-800">
-            {result.message}
-          </p>
-        )}
-        {result?.ok && (
-          <p role="status" className="mt-2 text-xs text-emerald-800">
-            Sent: {result.value.action.replace('-', ' ')} (provider state {result.value.state ?? '?'}).
-          </p>
-        )}
-      </td>
-    </tr>
-    {showCpd && order.cpd && (
-      <tr id={`${id}-cpd`} className="block border-b border-slate-100 md:table-row">
-        <td colSpan={6} className="block px-3 pb-3 md:table-cell">
-          <CpdView cpd={order.cpd} headingLevel={4} />
+          {result && !result.ok && (
+            <p role="alert" className="mt-2 text-xs text-rose-800">
+              {result.message}
+            </p>
+          )}
+          {result?.ok && (
+            <p role="status" className="mt-2 text-xs text-emerald-800">
+              Sent: {result.value.action.replace('-', ' ')} (provider state {result.value.state ?? '?'}).
+            </p>
+          )}
         </td>
       </tr>
-    )}
+      {showCpd && order.cpd && (
+        <tr id={`${id}-cpd`} className="block border-b border-slate-100 md:table-row">
+          <td colSpan={6} className="block px-3 pb-3 md:table-cell">
+            <CpdView cpd={order.cpd} headingLevel={4} />
+          </td>
+        </tr>
+      )}
     </>
   );
 }
