@@ -161,6 +161,14 @@ export async function decideHeldOrder(user: SessionUser, input: DecideInput): Pr
   if (!provider) return fail('not-found', 'No such provider.');
   const t = targetOf(provider);
   if (!t.ok) return fail(t.status === 'not-configured' ? 'invalid' : 'unavailable', t.message);
+  // The portal's negotiation, as it stands before the decision: the provider answers the customer
+  // (OFFER, FAIL, ACK) before it answers this call, so the history line takes the state and time
+  // of the decision itself and sorts before what it caused.
+  const negotiation = await db.negotiation.findFirst({
+    where: { providerId: provider.id, providerOrderId: input.providerOrderId },
+    select: { id: true, orderId: true, clientState: true },
+  });
+  const decidedAt = new Date();
   const body = input.decision === 'reject' ? { statusCode: input.statusCode ?? 4 } : {};
   const answer = await call(provider, t.target, 'POST', `/v1/orders/${encodeURIComponent(input.providerOrderId)}/${input.decision}`, body, DECIDE_TIMEOUT_MS);
   if (!answer.ok) return fail('unavailable', answer.message);
@@ -182,10 +190,6 @@ export async function decideHeldOrder(user: SessionUser, input: DecideInput): Pr
   const action = typeof result.action === 'string' ? result.action : input.decision;
 
   // The portal's own record of the decision, on the negotiation it concerns (when it is ours).
-  const negotiation = await db.negotiation.findFirst({
-    where: { providerId: provider.id, providerOrderId: input.providerOrderId },
-    select: { id: true, orderId: true, clientState: true },
-  });
   if (negotiation) {
     const what = action.startsWith('request-') ? 'the held request' : 'the order';
     const verb = action.endsWith('approved') ? 'approved' : 'rejected';
@@ -199,6 +203,7 @@ export async function decideHeldOrder(user: SessionUser, input: DecideInput): Pr
         to: negotiation.clientState,
         cause: `${provider.name}'s administrator ${verb} ${what}${code}${note}`,
         actor: userActor(user.id),
+        at: decidedAt,
       },
     });
   }

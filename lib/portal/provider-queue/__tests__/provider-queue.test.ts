@@ -113,7 +113,8 @@ describe('provider validation (administrative mode, RFC 8921 8.2) from the porta
 
   test('approve: the provider makes its OFFER; the portal order gets a history line naming who approved', async () => {
     const o = await placeHeld('Approve me', 'pe1:b');
-    await w.db.negotiation.update({ where: { id: o.negotiationId }, data: { providerOrderId: o.providerOrderId } });
+    // What the engine host would have stored on PROCESSING.
+    await w.db.negotiation.update({ where: { id: o.negotiationId }, data: { providerOrderId: o.providerOrderId, clientState: 'ServerProcessing' } });
     const denied = await decideHeldOrder(w.users.customerA, { providerId: ids.review ?? '', providerOrderId: o.providerOrderId, decision: 'approve' });
     assert.ok(!denied.ok && denied.code === 'forbidden');
     assert.equal(client.state(o.clientId), 'ServerProcessing', 'a refused call decides nothing');
@@ -131,6 +132,7 @@ describe('provider validation (administrative mode, RFC 8921 8.2) from the porta
     const line = await w.db.stateChange.findFirst({ where: { negotiationId: o.negotiationId, cause: { contains: 'administrator approved' } } });
     assert.equal(line?.actor, `user:${w.users.staff.id}`);
     assert.match(line?.cause ?? '', /^Review Networks's administrator approved the order$/);
+    assert.equal(line?.from, 'ServerProcessing', 'the state the decision was taken in');
 
     const again = await decideHeldOrder(w.users.staff, { providerId: ids.review ?? '', providerOrderId: o.providerOrderId, decision: 'approve' });
     assert.ok(!again.ok && again.code === 'wrong-state', JSON.stringify(again));
