@@ -25,8 +25,12 @@ const DECIDE_TIMEOUT_MS = 10_000;
 /** At most this many held orders per provider are read in detail (the rest are counted). */
 const MAX_HELD = 100;
 
-/** FAIL status codes (Table 4) a person may reject with; 7 (More Time Rejected) is the client's. */
-export const REJECT_STATUS_CODES = [4, 5, 6, 3, 8, 1, 2] as const satisfies readonly StatusCodeValue[];
+/**
+ * FAIL status codes (Table 4) a person may reject with: the decisions a person takes. Not 7
+ * (More Time Rejected, the client's), nor 1 and 2 (about the message and the transport, which
+ * the provider checked before the order reached anyone).
+ */
+export const REJECT_STATUS_CODES = [4, 5, 6, 3, 8] as const satisfies readonly StatusCodeValue[];
 export const REJECT_REASONS: readonly { code: StatusCodeValue; label: string }[] = REJECT_STATUS_CODES.map((code) => ({ code, label: `${code} — ${STATUS_CODE_DESCRIPTIONS[code].split(':')[0]}` }));
 
 export type ProviderQueueStatus = 'ok' | 'not-configured' | 'unavailable';
