@@ -11,4 +11,4 @@ export function proxy(request: NextRequest) {
   return NextResponse.redirect(url);
 }
 
-export const config = { matcher: ['/orders/:path*', '/approvals/:path*', '/history/:path*', '/dashboard/:path*'] };
+export const config = { matcher: ['/orders/:path*', '/approvals/:path*', '/history/:path*', '/dashboard/:path*', '/provider-queue/:path*'] };

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 
 // The main job (scripts/start.mjs, which playwright.config.ts runs as the web server) starts
-// the two reference providers beside the portal. Prove both answer over real DTLS with the
+// the three reference providers beside the portal. Prove each answers over real DTLS with the
 // portal's PSK identity, as the portal will.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const keyFile = join(root, 'test-results/e2e-data/dev/portal.key');
@@ -13,6 +13,8 @@ const keyFile = join(root, 'test-results/e2e-data/dev/portal.key');
 for (const [name, port] of [
   ['Example Networks', Number(process.env.E2E_PROVIDER_PORT ?? 18921)],
   ['Carrier B', Number(process.env.E2E_PARTNER_PORT ?? 18922)],
+  // scripts/dev-providers.mjs: Carrier B's port + 1 unless CPNP_REVIEW_PORT says otherwise.
+  ['Checkpoint Telecom', Number(process.env.E2E_PARTNER_PORT ?? 18922) + 1],
 ] as const) {
   test(`reference provider ${name} answers cpnp ping over DTLS`, () => {
     const result = spawnSync(

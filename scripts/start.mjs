@@ -8,7 +8,7 @@
 //
 // Before `next start` it migrates the portal's database (PORTAL_DATABASE_URL, default
 // data/portal.db) and seeds the demo: organisations, customer/admin/staff accounts whose logins
-// it prints, and the two reference providers (PORTAL_DEMO=0 skips the seed).
+// it prints, and the three reference providers (PORTAL_DEMO=0 skips the seed).
 //
 // Beside the portal it runs the reference Provider servers (`extraServices()` below);
 // every service runs as a child process, is stopped on SIGINT/SIGTERM, and if any of them exits,
@@ -92,7 +92,7 @@ function build() {
 }
 
 /**
- * Processes to run beside the portal: { name, command, args, env? } — the two reference CPNP
+ * Processes to run beside the portal: { name, command, args, env? } — the three reference CPNP
  * Provider servers (scripts/dev-providers.mjs), on loopback over DTLS, each with its own
  * SQLite database under data/.
  */

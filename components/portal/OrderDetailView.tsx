@@ -67,6 +67,12 @@ function NegotiationCard({ payload, n }: { payload: OrderDetailPayload; n: Negot
         {n.cancelReason ? ` (${CANCEL_REASON_LABELS[n.cancelReason] ?? n.cancelReason})` : ''}
         {n.agreed && n.active ? ' · service active' : n.agreed && order.options.activationType === 'scheduled' ? ' · service not active' : ''}
       </p>
+      {payload.heldAtProvider?.includes(n.id) && (
+        <p role="status" className="rounded-md bg-sky-50 p-2 text-sm text-sky-900 ring-1 ring-sky-200">
+          <span aria-hidden="true">◔ </span>
+          Held for {n.provider.name}&apos;s administrator: a person at the provider validates the order before it answers (RFC 8921 8.2).
+        </p>
+      )}
       {n.reachability === 'unreachable' || n.reachability === 'retrying' ? (
         <p role="status" className="rounded-md bg-amber-50 p-2 text-sm text-amber-900 ring-1 ring-amber-300">
           <span aria-hidden="true">⚠ </span>
@@ -167,7 +173,7 @@ export function OrderDetailView({ initial }: { initial: OrderDetailPayload }) {
         {order.state === 'Created' && <p className="text-sm text-slate-700">Waiting for an administrator to approve the order before anything is sent.</p>}
         {data.order.pendingIntents.length > 0 && (
           <p role="status" className="text-sm text-indigo-900">
-            <span aria-hidden="true">⏳ </span>
+            <span aria-hidden="true">◔ </span>
             On its way: {data.order.pendingIntents.map((i) => INTENT_LABELS[i.kind as IntentKind] ?? i.kind).join(', ')}
           </p>
         )}

@@ -16,6 +16,7 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
       ? [
           { href: '/history', label: 'History' },
           { href: '/dashboard', label: 'Dashboard' },
+          { href: '/provider-queue', label: 'Provider validation' },
         ]
       : []),
   ];

@@ -19,3 +19,9 @@ export const notificationKeys = {
   all: ['notifications'] as const,
   list: () => [...notificationKeys.all, 'list'] as const,
 };
+
+/** The providers' held orders (administrative validation, /provider-queue). */
+export const providerQueueKeys = {
+  all: ['provider-queue'] as const,
+  list: () => [...providerQueueKeys.all, 'list'] as const,
+};

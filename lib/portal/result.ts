@@ -2,7 +2,8 @@
  * What services return: a value, or an expected error the UI can show. Services never throw for
  * these; anything thrown is a bug or an outage and reaches error.tsx.
  */
-export type ServiceErrorCode = 'not-found' | 'forbidden' | 'invalid' | 'wrong-state' | 'conflict';
+/** `unavailable`: another server the portal relies on did not answer (a provider's admin endpoint). */
+export type ServiceErrorCode = 'not-found' | 'forbidden' | 'invalid' | 'wrong-state' | 'conflict' | 'unavailable';
 
 export type ServiceResult<T> =
   | { ok: true; value: T }

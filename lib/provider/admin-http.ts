@@ -190,12 +190,12 @@ export function readAdminFile(path: string): AdminFile {
 }
 
 /** One request to a running provider's admin endpoint. Rejects only when it cannot be reached. */
-export async function adminCall(target: { url: string; token: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function adminCall(target: { url: string; token: string }, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${target.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await response.text();
   let parsed: unknown = text;

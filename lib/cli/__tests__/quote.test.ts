@@ -54,11 +54,12 @@ describe('cpnp quote against the reference providers over DTLS (real processes)'
   let carrierB = '';
 
   before(async () => {
-    const [providerPort, partnerPort] = [await freeUdpPort(), await freeUdpPort()];
+    const [providerPort, partnerPort, reviewPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
     const saved = { ...process.env };
     process.env.CPNP_DATA_DIR = dir;
     process.env.CPNP_PROVIDER_PORT = String(providerPort);
     process.env.CPNP_PARTNER_PORT = String(partnerPort);
+    process.env.CPNP_REVIEW_PORT = String(reviewPort);
     try {
       const dev = (await import(join(REPO_ROOT, 'scripts/dev-providers.mjs'))) as { devProviders: (root: string) => DevSetup };
       setup = dev.devProviders(REPO_ROOT);

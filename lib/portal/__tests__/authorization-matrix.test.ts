@@ -8,9 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import type { SessionUser } from '../auth/session';
 import { actionHandlers, SIGNED_OUT } from '../actions/definitions';
 import { historyQueries } from '../actions/history-queries';
+import { providerQueueHandlers } from '../actions/provider-queue';
 import { queryHandlers } from '../actions/queries';
 import { approveOrder } from '../approvals/service';
 import { createOrder } from '../orders/service';
+import { upsertProvider } from '../providers/registry';
 import type { ServiceResult } from '../result';
 import { createWorld, orderInput, simulateOffer, type TestWorld } from './helpers';
 
@@ -22,7 +24,9 @@ after(() => w.close());
 
 type Actor = 'anonymous' | 'customerA' | 'customerB' | 'admin' | 'staff';
 const ACTORS: Actor[] = ['anonymous', 'customerA', 'customerB', 'admin', 'staff'];
-type Outcome = 'ok' | 'signed-out' | 'not-found' | 'forbidden';
+// 'unavailable': authorised, then the provider's admin endpoint could not be reached (the
+// provider validation rows: their real-provider outcomes are in provider-queue.test.ts).
+type Outcome = 'ok' | 'signed-out' | 'not-found' | 'forbidden' | 'unavailable';
 
 function who(actor: Actor): SessionUser | null {
   return actor === 'anonymous' ? null : w.users[actor];
@@ -141,7 +145,31 @@ const ROWS: Row[] = [
     },
     expect: { anonymous: 'signed-out', customerA: 'ok', customerB: 'not-found', admin: 'ok', staff: 'ok' },
   },
+  // Provider-side administrative validation (issue 10 item 4): admins and staff only.
+  {
+    name: 'read provider validation queue',
+    run: (u) => providerQueueHandlers.queues(u),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'ok' },
+  },
+  {
+    name: 'action approveHeldOrder (at the provider)',
+    run: providerQueueHandlers.approve,
+    fixture: async () => ({ orderId: await newOrder(true), input: { providerId: await heldProvider(), providerOrderId: 'P-0123456789ab' } }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'unavailable', staff: 'unavailable' },
+  },
+  {
+    name: 'action rejectHeldOrder (at the provider)',
+    run: providerQueueHandlers.reject,
+    fixture: async () => ({ orderId: await newOrder(true), input: { providerId: await heldProvider(), providerOrderId: 'P-0123456789ab', statusCode: 4, note: 'no' } }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'unavailable', staff: 'unavailable' },
+  },
 ];
+
+/** A provider whose admin file does not exist (no provider runs in this test). */
+function heldProvider(): Promise<string> {
+  return upsertProvider(w.db, { name: 'Held Networks', endpoint: '127.0.0.1:9', transport: 'udp', adminFile: '/nonexistent/held.db.admin.json' });
+}
 
 function outcome(r: ServiceResult<unknown>): Outcome | string {
   if (r.ok) return 'ok';
@@ -179,6 +207,23 @@ describe('authorisation matrix', () => {
     ] as const) {
       assert.deepEqual(await call(orderId), await call('c0000000000000000000000000'), name);
     }
+  });
+
+  test('malformed provider validation input is refused before any provider is called', async () => {
+    const providerId = await heldProvider();
+    for (const bad of [
+      null,
+      { providerId, providerOrderId: '../../v1/orders' },
+      { providerId, providerOrderId: 'P-1', statusCode: 7 },
+      { providerId, providerOrderId: 'P-1', statusCode: '4' },
+      { providerId, providerOrderId: 'P-1', note: 'x'.repeat(501) },
+      { providerId: '', providerOrderId: 'P-1' },
+    ]) {
+      const r = await providerQueueHandlers.reject(w.users.staff, bad);
+      assert.ok(!r.ok && r.code === 'invalid', JSON.stringify(bad));
+    }
+    const approve = await providerQueueHandlers.approve(w.users.admin, { providerId, providerOrderId: 'P-1/approve' });
+    assert.ok(!approve.ok && approve.code === 'invalid');
   });
 
   test('malformed input is refused before any service runs', async () => {

@@ -10,6 +10,7 @@ import { listApprovalQueue, type ApprovalItem } from '../approvals/service';
 import { availableIntents } from '../intents/rules';
 import { loadOrderFacts } from '../intents/service';
 import { getOrderDetail, listOrders, type OrderDetail, type OrderPage } from '../orders/service';
+import { heldNegotiationIds } from '../provider-queue/service';
 import { fail, ok, type ServiceResult } from '../result';
 import type { IntentKind } from '../db/types';
 import { SIGNED_OUT } from './definitions';
@@ -22,6 +23,8 @@ export interface OrderDetailPayload {
   canAct: boolean;
   /** Server time when this was read, for countdowns that do not trust the browser's clock. */
   serverNow: string;
+  /** Negotiations their provider holds for its administrator (administrative validation, 8.2). */
+  heldAtProvider: string[];
 }
 
 const pageQuery = z.coerce.number().int().min(1).max(100000).catch(1);
@@ -38,7 +41,8 @@ export const queryHandlers = {
     const detail = await getOrderDetail(user, id.data);
     if (!detail.ok) return detail;
     const facts = user.role === 'customer' ? await loadOrderFacts(user, id.data) : null;
-    return ok({ order: detail.value, actions: facts ? availableIntents(facts) : [], canAct: facts !== null, serverNow: new Date().toISOString() });
+    const heldAtProvider = await heldNegotiationIds(detail.value.negotiations);
+    return ok({ order: detail.value, actions: facts ? availableIntents(facts) : [], canAct: facts !== null, serverNow: new Date().toISOString(), heldAtProvider });
   },
   approvals: async (user: SessionUser | null): Promise<ServiceResult<ApprovalItem[]>> => {
     if (!user) return SIGNED_OUT;
@@ -55,6 +59,8 @@ export function httpStatus(code: string): number {
       return 403;
     case 'invalid':
       return 400;
+    case 'unavailable':
+      return 503;
     default:
       return 409;
   }

@@ -14,7 +14,7 @@ import { approvalKeys, orderKeys } from '../query-keys';
 import type { ServiceResult } from '../result';
 
 /** Fails with the server's message, so error boundaries and mutation states can show it. */
-async function getJson<T>(url: string): Promise<T> {
+export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
   const body = (await response.json().catch(() => null)) as ServiceResult<T> | null;
   if (!body) throw new Error(`The server answered ${response.status}.`);

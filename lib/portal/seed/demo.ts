@@ -1,8 +1,8 @@
 /**
  * The demo data `npm start` seeds (idempotent; every start runs it): organisation "Acme Corp"
  * with a customer, an admin and a staff account; a second organisation "Globex Ltd" with one
- * customer (to see that organisations are isolated); the two reference providers that
- * scripts/dev-providers.mjs runs, with the portal's PSK identity and key file.
+ * customer (to see that organisations are isolated); the reference providers that
+ * scripts/dev-providers.mjs runs, with the portal's PSK identity and key file and their admin files.
  *
  * Passwords are random, made on the first run and kept in `loginsFile` (mode 0600, under
  * data/, never committed), so the printed logins stay valid across restarts.
@@ -25,7 +25,8 @@ export interface DemoLogin {
 export interface DemoProviders {
   identity: string;
   keyFile: string;
-  providers: { name: string; server: string }[];
+  /** adminFile: where the provider writes its admin endpoint's URL and token (scripts/dev-providers.mjs). */
+  providers: { name: string; server: string; adminFile?: string }[];
 }
 
 const ACCOUNTS: Omit<DemoLogin, 'password'>[] = [
@@ -58,7 +59,7 @@ export async function seedDemo(db: PortalDbClient, providers: DemoProviders, log
   writeFileSync(loginsFile, `${JSON.stringify(logins, null, 2)}\n`, { mode: 0o600 });
   chmodSync(loginsFile, 0o600);
   for (const p of providers.providers) {
-    await upsertProvider(db, { name: p.name, endpoint: p.server, transport: 'dtls', pskIdentity: providers.identity, pskKeyFile: providers.keyFile });
+    await upsertProvider(db, { name: p.name, endpoint: p.server, transport: 'dtls', pskIdentity: providers.identity, pskKeyFile: providers.keyFile, ...(p.adminFile === undefined ? {} : { adminFile: p.adminFile }) });
   }
   return logins;
 }
