@@ -11,6 +11,7 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
     { href: '/orders', label: 'Orders' },
     ...(user.role === 'customer' ? [{ href: '/orders/new', label: 'New order' }] : []),
     ...(user.role === 'admin' ? [{ href: '/approvals', label: 'Approvals' }] : []),
+    ...(user.role === 'admin' ? [{ href: '/providers', label: 'Providers' }] : []),
     ...(user.role !== 'customer'
       ? [
           { href: '/history', label: 'History' },

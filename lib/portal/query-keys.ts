@@ -14,3 +14,8 @@ export const approvalKeys = {
   all: ['approvals'] as const,
   queue: () => [...approvalKeys.all, 'queue'] as const,
 };
+
+export const providerKeys = {
+  all: ['providers'] as const,
+  registry: () => [...providerKeys.all, 'registry'] as const,
+};

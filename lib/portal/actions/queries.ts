@@ -10,6 +10,7 @@ import { listApprovalQueue, type ApprovalItem } from '../approvals/service';
 import { availableIntents } from '../intents/rules';
 import { loadOrderFacts } from '../intents/service';
 import { getOrderDetail, listOrders, type OrderDetail, type OrderPage } from '../orders/service';
+import { listRegistry, type ProviderView } from '../providers/service';
 import { fail, ok, type ServiceResult } from '../result';
 import type { IntentKind } from '../db/types';
 import { SIGNED_OUT } from './definitions';
@@ -43,6 +44,10 @@ export const queryHandlers = {
   approvals: async (user: SessionUser | null): Promise<ServiceResult<ApprovalItem[]>> => {
     if (!user) return SIGNED_OUT;
     return listApprovalQueue(user);
+  },
+  providers: async (user: SessionUser | null): Promise<ServiceResult<ProviderView[]>> => {
+    if (!user) return SIGNED_OUT;
+    return listRegistry(user);
   },
 } as const;
 

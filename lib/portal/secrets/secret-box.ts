@@ -74,7 +74,7 @@ export function generateSecretKeyText(): string {
  * The key from the environment: PORTAL_SECRET_KEY, else the file PORTAL_SECRET_KEY_FILE.
  * Throws SecretKeyError ('missing' when neither is set).
  */
-export function secretKeyFromEnv(env: NodeJS.ProcessEnv = process.env): SecretKey {
+export function secretKeyFromEnv(env: Record<string, string | undefined> = process.env): SecretKey {
   if (env.PORTAL_SECRET_KEY) return parseSecretKey(env.PORTAL_SECRET_KEY);
   const file = env.PORTAL_SECRET_KEY_FILE;
   if (!file) throw new SecretKeyError('missing', 'no portal secret key: set PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE');
