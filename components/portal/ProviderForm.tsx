@@ -5,7 +5,7 @@ import { parseWithZod } from '@conform-to/zod/v4';
 import Link from 'next/link';
 import { startTransition, useActionState, type FormEvent } from 'react';
 import { buttonClass, FieldErrors, inputClass, RadioGroupInput, TextInput } from '@/components/cpd-form/fields';
-import { providerInputSchema, type ProviderInput } from '@/lib/portal/providers/registry';
+import { providerInputSchema, type ProviderInput } from '@/lib/portal/providers/schema';
 import type { ProviderView } from '@/lib/portal/providers/service';
 
 export type ProviderFormAction = (previous: SubmissionResult<string[]> | undefined, formData: FormData) => Promise<SubmissionResult<string[]>>;

@@ -5,7 +5,7 @@ import { parseWithZod } from '@conform-to/zod/v4';
 import { redirect } from 'next/navigation';
 import { actionHandlers } from '@/lib/portal/actions/definitions';
 import { getUser } from '@/lib/portal/auth/session';
-import { providerInputSchema } from '@/lib/portal/providers/registry';
+import { providerInputSchema } from '@/lib/portal/providers/schema';
 
 /**
  * Add or edit a provider: the registry schema (the one the browser ran), then the admin-only

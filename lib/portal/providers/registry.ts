@@ -9,58 +9,11 @@
  * bumps Provider.revision and keeps a copy in ProviderRevision: open negotiations finish with
  * the settings they were approved with. Framework-free.
  */
-import { z } from 'zod';
 import type { PortalDbClient } from '../db/client';
-import { TRANSPORTS } from '../db/types';
-import { isSrvName } from '../negotiation/providers';
 import { PSK_PURPOSE, sealSecret, TLS_KEY_PURPOSE, type SecretKey } from '../secrets/secret-box';
-import { parseServer } from '../../cpnp/transport/ping';
-import { isLoopbackAddress, unbracket } from '../../cpnp/transport/loopback';
+import { providerInputSchema, type ProviderInput, type ProviderValues } from './schema';
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
-
-function isLoopbackEndpoint(endpoint: string): boolean {
-  const e = parseServer(endpoint.trim());
-  return e !== undefined && (isLoopbackAddress(unbracket(e.address)) || e.address === 'localhost');
-}
-
-const optionalText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .optional()
-    .transform((v) => (v === '' ? undefined : v));
-
-/** One form / CLI input. Keys are write-only: left out on an edit, the stored one is kept. */
-export const providerInputSchema = z
-  .object({
-    name: z.string().trim().min(1, 'Give the provider a name.').max(80),
-    endpoint: z
-      .string()
-      .trim()
-      .min(1, 'Enter host:port or an SRV name.')
-      .max(255)
-      .refine((v) => (HOST_PORT.test(v) && parseServer(v) !== undefined) || isSrvName(v), 'Enter host:port (e.g. 192.0.2.7:8921) or an SRV name (_cpnp._udp.example.net).'),
-    transport: z.enum(TRANSPORTS, { message: 'Choose DTLS, TLS or UDP.' }).default('dtls'),
-    pskIdentity: optionalText(128),
-    /** The PSK as hex (16..512 bytes), sealed before storage. */
-    pskKey: optionalText(1024).refine((v) => v === undefined || (/^([0-9a-fA-F]{2}){16,512}$/.test(v.replace(/\s+/g, ''))), 'The key is 16 to 512 bytes written as hex digits.'),
-    /** Legacy: a file holding the PSK (seed, CLI). */
-    pskKeyFile: optionalText(1024),
-    tlsCaFile: optionalText(1024),
-    tlsCertFile: optionalText(1024),
-    /** The portal's TLS private key (PEM), sealed before storage. */
-    tlsKey: optionalText(20_000).refine((v) => v === undefined || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v), 'Paste the private key in PEM form (-----BEGIN … PRIVATE KEY-----).'),
-  })
-  // Plain UDP carries orders unprotected: allowed for loopback providers (tests, development) only.
-  .refine((p) => p.transport !== 'udp' || isLoopbackEndpoint(p.endpoint), { message: 'Plain UDP is allowed for loopback providers only (127.0.0.1, ::1).', path: ['transport'] })
-  .refine((p) => p.transport !== 'dtls' || p.pskIdentity !== undefined, { message: 'DTLS needs a PSK identity.', path: ['pskIdentity'] })
-  .refine((p) => p.transport !== 'tls' || p.tlsCaFile !== undefined, { message: 'TLS needs the CA file that signs the provider certificate.', path: ['tlsCaFile'] })
-  .refine((p) => p.transport !== 'tls' || p.tlsCertFile !== undefined, { message: 'TLS needs the portal client certificate file.', path: ['tlsCertFile'] });
-export type ProviderInput = z.input<typeof providerInputSchema>;
-export type ProviderValues = z.output<typeof providerInputSchema>;
-
+export { providerInputSchema, type ProviderInput, type ProviderValues };
 /** Kept for the seed and the CLI: the same schema. */
 export const providerSchema = providerInputSchema;
 
