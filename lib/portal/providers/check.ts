@@ -74,7 +74,8 @@ export async function checkConnection(route: ProviderRoute, timeoutMs = 4000): P
     if (exchange?.rttMs === undefined || exchange.statusCode === undefined) {
       return { ok: false, message: exchange?.lost ?? 'no answer', handshakeMs, rttMs: null };
     }
-    return { ok: true, message: `answered ${describePong(exchange.statusCode)}`, handshakeMs, rttMs: exchange.rttMs };
+    // The pong of a ping is a FAIL (no such order): the expected answer.
+    return { ok: true, message: `ping answered (${describePong(exchange.statusCode)}, as expected)`, handshakeMs, rttMs: exchange.rttMs };
   } catch (error) {
     return { ok: false, message: errorText(error).replace(/\s*\n\s*/g, ' ').slice(0, 300), handshakeMs, rttMs: null };
   } finally {
