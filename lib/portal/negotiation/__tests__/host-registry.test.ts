@@ -106,6 +106,9 @@ describe('provider registry with the engine host', () => {
       assert.equal(n.agreed, true);
       assert.equal(n.reachability, 'ok');
     }
+    // The key never reaches the host's log (loading, restoring, handshakes).
+    const keyHex = toHex(keyOf('portal'));
+    for (const h of [host, restarted]) assert.ok(!JSON.stringify(h.lines).toLowerCase().includes(keyHex), 'no key in the host log');
     // Each provider process saw exactly its own order.
     const inbound = await world.db.message.findMany({ where: { negotiationId: { in: [n1, n2] }, method: 'ACK' }, select: { negotiationId: true } });
     assert.equal(inbound.length, 2);
