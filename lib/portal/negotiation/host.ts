@@ -201,7 +201,7 @@ export class NegotiationHost {
     this.live = true;
     for (const lane of this.lanes.values()) lane.runner.start();
     const offIntent = onIntentQueued(() => this.wake());
-    const offProviders = onProvidersChanged(() => void this.reloadProviders());
+    const offProviders = onProvidersChanged(() => void this.reloadProviders().catch((error) => this.logger.warn(`provider registry: ${errorText(error)}`)));
     this.unsubscribe = () => {
       offIntent();
       offProviders();
