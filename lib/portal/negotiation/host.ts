@@ -78,6 +78,8 @@ const NEGOTIATING = new Set(['PQOSent', 'ServerProcessing']);
 /** What one runner step is about, for the commit hook (set between begin() and the commit). */
 interface StepContext {
   inbound?: Inbound;
+  /** Approve: the provider settings revision each new negotiation is pinned to (customerOrderId → revision). */
+  pins?: Map<string, number>;
   intent?: { id: string; actor: string; outcome?: { status: 'done' | 'refused'; code: string; message: string | null } };
 }
 
@@ -507,15 +509,15 @@ export class NegotiationHost {
 
     if (kind === 'approve') {
       await this.refreshRoutes();
-      // New negotiations are pinned to the provider's settings as they are now: a later edit
-      // of the provider does not move them (they finish where they started).
+      // New negotiations are pinned to the provider's settings as they are now (written with
+      // the QUOTATION's commit): a later edit of the provider does not move them.
+      const pins = new Map<string, number>();
       for (const n of order.negotiations) {
         if (n.providerRevision !== null || n.engineRecord !== null) continue;
-        const key = this.currentRevision.get(n.providerId);
-        const r = key === undefined ? undefined : this.routes.get(key);
-        if (!r?.ok) continue;
+        const r = this.routeFor(n.providerId);
+        if (!r.ok) continue;
         n.providerRevision = r.route.revision;
-        await this.db.negotiation.updateMany({ where: { id: n.id, providerRevision: null }, data: { providerRevision: r.route.revision } });
+        pins.set(n.customerOrderId, r.route.revision);
       }
       const cpd = fromJson<Cpd>(order.requestedCpd, []);
       const ert = responseTime(this.clock, order.expectedResponseSeconds);
@@ -552,6 +554,7 @@ export class NegotiationHost {
             refusal ??= refusedBy(approved) ?? refusedBy(sent);
           }
           if (i === entries.length - 1) core.step.intent = { id: intent.id, actor, outcome: refusal ?? DONE };
+          core.step.pins = pins;
           return mergeOutputs(...outputs);
         });
       }
@@ -681,6 +684,7 @@ export class NegotiationHost {
           where: { customerOrderId: rec.customerOrderId },
           data: {
             ...projectRecord(rec),
+            ...(ctx.pins?.has(rec.customerOrderId) ? { providerRevision: ctx.pins.get(rec.customerOrderId) } : {}),
             ...(mine.some((e) => e.kind === 'sent' && e.method === 'UPDATE') ? { cycle: { increment: 1 } } : {}),
             ...(reachability === 'ok' ? { reachability, lastError: null } : {}),
           },
