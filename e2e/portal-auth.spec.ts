@@ -21,9 +21,9 @@ test('a wrong password is refused with a message, and the email stays filled in'
 });
 
 const ROLES = [
-  { role: 'customer', name: 'Customer', links: ['Orders', 'New order'], absent: ['Approvals'] },
-  { role: 'admin', name: 'Administrator', links: ['Orders', 'Approvals'], absent: ['New order'] },
-  { role: 'staff', name: 'Provider staff', links: ['Orders'], absent: ['New order', 'Approvals'] },
+  { role: 'customer', name: 'Customer', links: ['Orders', 'New order'], absent: ['Approvals', 'Providers'] },
+  { role: 'admin', name: 'Administrator', links: ['Orders', 'Approvals', 'Providers'], absent: ['New order'] },
+  { role: 'staff', name: 'Provider staff', links: ['Orders'], absent: ['New order', 'Approvals', 'Providers'] },
 ] as const;
 
 for (const r of ROLES) {

@@ -116,6 +116,24 @@ function authSecret(dataDir) {
 }
 
 /**
+ * The portal secret key that seals provider keys at rest (lib/portal/secrets/secret-box.ts):
+ * PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE if set, else a file made once under the data folder
+ * (0600). Losing the file makes the stored keys unreadable; see docs/portal-operations.md.
+ */
+function secretKeyEnv(dataDir) {
+  if (process.env.PORTAL_SECRET_KEY) return {};
+  if (process.env.PORTAL_SECRET_KEY_FILE) return { PORTAL_SECRET_KEY_FILE: process.env.PORTAL_SECRET_KEY_FILE };
+  const file = join(dataDir, 'portal-secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    console.log(`start: created the portal secret key ${file} (keep it: provider keys are encrypted with it)`);
+  }
+  return { PORTAL_SECRET_KEY_FILE: file };
+}
+
+/**
  * Migrates the portal database and seeds the demo (lib/portal/setup.ts); returns the
  * environment `next start` needs and the demo logins.
  */
@@ -128,7 +146,7 @@ async function preparePortal(portal) {
   try {
     const { applied, logins } = await setUpPortalDatabase(file, demo);
     console.log(`start: portal database ${file}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
-    return { env: { PORTAL_DATABASE_URL: file, BETTER_AUTH_SECRET: authSecret(dataDir), PORT: String(port) }, logins };
+    return { env: { PORTAL_DATABASE_URL: file, BETTER_AUTH_SECRET: authSecret(dataDir), ...secretKeyEnv(dataDir), PORT: String(port) }, logins };
   } catch (error) {
     console.error(`start: could not prepare the portal database ${file}: ${error instanceof Error ? error.message : error}`);
     process.exit(1);

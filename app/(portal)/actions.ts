@@ -16,3 +16,11 @@ export async function approveOrderAction(input: unknown) {
 export async function rejectOrderAction(input: unknown) {
   return actionHandlers.rejectOrder(await getUser(), input);
 }
+
+export async function setProviderEnabledAction(input: unknown) {
+  return actionHandlers.setProviderEnabled(await getUser(), input);
+}
+
+export async function testProviderAction(input: unknown) {
+  return actionHandlers.testProvider(await getUser(), input);
+}

@@ -12,6 +12,7 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
     { href: '/orders', label: 'Orders' },
     ...(user.role === 'customer' ? [{ href: '/orders/new', label: 'New order' }] : []),
     ...(user.role === 'admin' ? [{ href: '/approvals', label: 'Approvals' }] : []),
+    ...(user.role === 'admin' ? [{ href: '/providers', label: 'Providers' }] : []),
     ...(user.role !== 'customer'
       ? [
           { href: '/history', label: 'History' },
@@ -28,7 +29,7 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
           <span className="text-lg font-semibold tracking-tight">CPNP portal</span>
         </Link>
         <nav aria-label="Portal">
-          <ul className="flex gap-4 text-sm font-medium">
+          <ul className="flex flex-wrap gap-x-4 gap-y-1 text-sm font-medium">
             {links.map((l) => (
               <li key={l.href}>
                 <Link href={l.href} className="text-sky-800 hover:underline">

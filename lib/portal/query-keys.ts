@@ -25,3 +25,8 @@ export const providerQueueKeys = {
   all: ['provider-queue'] as const,
   list: () => [...providerQueueKeys.all, 'list'] as const,
 };
+
+export const providerKeys = {
+  all: ['providers'] as const,
+  registry: () => [...providerKeys.all, 'registry'] as const,
+};

@@ -18,6 +18,8 @@ import { createWorld, orderInput, simulateOffer, type TestWorld } from './helper
 
 let w: TestWorld;
 before(async () => {
+  // The registry seals keys with the portal secret key (a fixed test key, never a real one).
+  process.env.PORTAL_SECRET_KEY = '11'.repeat(32);
   w = await createWorld();
 });
 after(() => w.close());
@@ -164,6 +166,41 @@ const ROWS: Row[] = [
     fixture: async () => ({ orderId: await newOrder(true), input: { providerId: await heldProvider(), providerOrderId: 'P-0123456789ab', statusCode: 4, note: 'no' } }),
     expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'unavailable', staff: 'unavailable' },
   },
+  // Provider registry (issue 10 item 3): administrators only; customers and staff are refused.
+  {
+    name: 'read provider registry',
+    run: (u) => queryHandlers.providers(u),
+    fixture: async () => ({ orderId: await newOrder(true), input: {} }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
+  },
+  {
+    name: 'action saveProvider (add)',
+    run: actionHandlers.saveProvider,
+    fixture: async () => ({
+      orderId: await newOrder(true),
+      input: { values: { name: `Matrix ${Math.random().toString(36).slice(2)}`, endpoint: '127.0.0.1:9', transport: 'dtls', pskIdentity: 'portal', pskKey: '00112233445566778899aabbccddeeff' } },
+    }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
+  },
+  {
+    name: 'action saveProvider (edit)',
+    run: actionHandlers.saveProvider,
+    fixture: async () => ({ orderId: await newOrder(true), input: { id: w.providers.carrier, values: { name: 'Carrier B', endpoint: '127.0.0.1:8922', transport: 'udp' } } }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
+  },
+  {
+    name: 'action setProviderEnabled',
+    run: actionHandlers.setProviderEnabled,
+    fixture: async () => ({ orderId: await newOrder(true), input: { id: w.providers.carrier, enabled: true } }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
+  },
+  {
+    name: 'action testProvider',
+    run: actionHandlers.testProvider,
+    // Carrier B: loopback UDP where nothing listens; the check itself fails, the action is 'ok'.
+    fixture: async () => ({ orderId: await newOrder(true), input: { id: w.providers.carrier } }),
+    expect: { anonymous: 'signed-out', customerA: 'forbidden', customerB: 'forbidden', admin: 'ok', staff: 'forbidden' },
+  },
 ];
 
 /** A provider whose admin file does not exist (no provider runs in this test). */
@@ -224,6 +261,28 @@ describe('authorisation matrix', () => {
     }
     const approve = await providerQueueHandlers.approve(w.users.admin, { providerId, providerOrderId: 'P-1/approve' });
     assert.ok(!approve.ok && approve.code === 'invalid');
+  });
+
+  test('a refused registry call changes no provider', async () => {
+    const snapshot = () => w.db.provider.findMany({ orderBy: { id: 'asc' } });
+    const before = await snapshot();
+    for (const u of [null, w.users.customerA, w.users.staff]) {
+      await actionHandlers.saveProvider(u, { id: w.providers.example, values: { name: 'Hijacked', endpoint: '127.0.0.1:1', transport: 'udp' } });
+      await actionHandlers.setProviderEnabled(u, { id: w.providers.example, enabled: false });
+      await actionHandlers.testProvider(u, { id: w.providers.example });
+    }
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('the registry as the browser reads it carries no key material', async () => {
+    const saved = await actionHandlers.saveProvider(w.users.admin, { values: { name: 'Sealed One', endpoint: '127.0.0.1:7', transport: 'dtls', pskIdentity: 'portal', pskKey: 'deadbeef'.repeat(8) } });
+    assert.ok(saved.ok, JSON.stringify(saved));
+    const listed = await queryHandlers.providers(w.users.admin);
+    const text = JSON.stringify(listed);
+    assert.ok(!text.includes('deadbeef'), 'no plaintext key');
+    const row = await w.db.provider.findUniqueOrThrow({ where: { name: 'Sealed One' } });
+    assert.ok(row.pskKeyEnc && !text.includes(row.pskKeyEnc.split('.')[3] ?? 'x'), 'no sealed key either');
+    assert.ok(!row.pskKeyEnc.includes('deadbeef'));
   });
 
   test('malformed input is refused before any service runs', async () => {

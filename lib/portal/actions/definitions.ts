@@ -16,6 +16,8 @@ import { INTENT_KINDS } from '../db/types';
 import { enqueueIntent } from '../intents/service';
 import { notifyIntentQueued } from '../negotiation/signal';
 import { createOrder, updateDraft, type NewOrderInput } from '../orders/service';
+import { providerInputSchema } from '../providers/registry';
+import { saveRegistryProvider, setProviderEnabled, testProviderConnection } from '../providers/service';
 import { fail, type ServiceError, type ServiceResult } from '../result';
 
 export const SIGNED_OUT: ServiceError = { ok: false, code: 'forbidden', message: 'Sign in first.' };
@@ -31,6 +33,10 @@ export const approveInput = z.object({ orderId });
 export const rejectInput = z.object({ orderId, reason: z.string().max(500) });
 export const createOrderInput = z.object({ input: z.record(z.string(), z.unknown()) });
 export const updateDraftInput = z.object({ orderId, input: z.record(z.string(), z.unknown()) });
+const providerId = z.string().min(1).max(64);
+export const saveProviderInput = z.object({ id: providerId.optional(), values: providerInputSchema });
+export const setProviderEnabledInput = z.object({ id: providerId, enabled: z.boolean() });
+export const testProviderInput = z.object({ id: providerId });
 
 /** Validates `raw` with `schema`, requires a user, then runs `fn`. */
 async function run<S extends z.ZodType, T>(
@@ -66,6 +72,10 @@ export const actionHandlers = {
     run(user, createOrderInput, raw, (u, v) => createOrder(u, v.input as unknown as NewOrderInput)),
   updateDraft: (user: SessionUser | null, raw: unknown) =>
     run(user, updateDraftInput, raw, (u, v) => updateDraft(u, v.orderId, v.input as unknown as NewOrderInput)),
+  // Provider registry (admin only; the service refuses everyone else).
+  saveProvider: (user: SessionUser | null, raw: unknown) => run(user, saveProviderInput, raw, (u, v) => saveRegistryProvider(u, v.id, v.values)),
+  setProviderEnabled: (user: SessionUser | null, raw: unknown) => run(user, setProviderEnabledInput, raw, (u, v) => setProviderEnabled(u, v.id, v.enabled)),
+  testProvider: (user: SessionUser | null, raw: unknown) => run(user, testProviderInput, raw, (u, v) => testProviderConnection(u, v.id)),
 } as const;
 
 export type ActionName = keyof typeof actionHandlers;

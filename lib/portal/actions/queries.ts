@@ -11,6 +11,7 @@ import { availableIntents } from '../intents/rules';
 import { loadOrderFacts } from '../intents/service';
 import { getOrderDetail, listOrders, type OrderDetail, type OrderPage } from '../orders/service';
 import { heldNegotiationIds } from '../provider-queue/service';
+import { listRegistry, type ProviderView } from '../providers/service';
 import { fail, ok, type ServiceResult } from '../result';
 import type { IntentKind } from '../db/types';
 import { SIGNED_OUT } from './definitions';
@@ -47,6 +48,10 @@ export const queryHandlers = {
   approvals: async (user: SessionUser | null): Promise<ServiceResult<ApprovalItem[]>> => {
     if (!user) return SIGNED_OUT;
     return listApprovalQueue(user);
+  },
+  providers: async (user: SessionUser | null): Promise<ServiceResult<ProviderView[]>> => {
+    if (!user) return SIGNED_OUT;
+    return listRegistry(user);
   },
 } as const;
 

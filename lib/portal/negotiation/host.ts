@@ -29,6 +29,7 @@ import { cryptoRandom } from '../../cpnp/random';
 import type { TimerConfig } from '../../cpnp/timers';
 import { DtlsClientTransport, type DtlsRetryPolicy } from '../../cpnp/transport/dtls-client';
 import type { Endpoint, Inbound, MessageTransport } from '../../cpnp/transport/transport';
+import { TlsPerServerTransport } from '../../cpnp/transport/tls-per-server';
 import { UdpTransport } from '../../cpnp/transport/udp';
 import type { Prisma, PortalDbClient } from '../db/client';
 import { fromJson } from '../db/json';
@@ -39,8 +40,9 @@ import { notifyFromStep } from '../notifications/from-step';
 import { aggregateOrderState } from '../orders/aggregate';
 import { pickOffer, type GroupOffer } from './group';
 import { needsRestore, projectRecord } from './projection';
-import { endpointKey, loadRoutes, type ProviderRoute, type RouteResult, type RouteTransport } from './providers';
-import { notifyOrderChanged, onIntentQueued } from './signal';
+import { secretKeyFromEnv, type SecretKey } from '../secrets/secret-box';
+import { endpointKey, loadRoutes, revisionKey, type ProviderRoute, type RouteResult, type RouteTransport } from './providers';
+import { notifyOrderChanged, onIntentQueued, onProvidersChanged } from './signal';
 
 type Tx = Prisma.TransactionClient;
 
@@ -60,6 +62,8 @@ export interface NegotiationHostOptions {
   dtlsRetry?: Partial<DtlsRetryPolicy>;
   logger?: HostLogger;
   label?: string;
+  /** The portal secret key that opens sealed provider keys (default: PORTAL_SECRET_KEY[_FILE]). */
+  secretKey?: () => SecretKey;
 }
 
 /** Commands a user's intent runs: their transitions are recorded with the user as actor. */
@@ -75,6 +79,8 @@ const NEGOTIATING = new Set(['PQOSent', 'ServerProcessing']);
 /** What one runner step is about, for the commit hook (set between begin() and the commit). */
 interface StepContext {
   inbound?: Inbound;
+  /** Approve: the provider settings revision each new negotiation is pinned to (customerOrderId → revision). */
+  pins?: Map<string, number>;
   intent?: { id: string; actor: string; outcome?: { status: 'done' | 'refused'; code: string; message: string | null } };
 }
 
@@ -125,6 +131,7 @@ interface NegotiationRow {
   customerOrderId: string;
   clientState: string;
   engineRecord: string | null;
+  providerRevision: number | null;
 }
 
 type IntentRow = QueuedIntent;
@@ -156,9 +163,13 @@ export class NegotiationHost {
   private readonly logger: HostLogger;
   private readonly options: NegotiationHostOptions;
   private readonly lanes = new Map<RouteTransport, Lane>();
+  /** Routes per provider settings revision, and each provider's current revision key. */
   private routes = new Map<string, RouteResult>();
+  private currentRevision = new Map<string, string>();
   /** Provider endpoint → provider id (send errors name the peer only). */
   private readonly providerByEndpoint = new Map<string, string>();
+  /** Provider endpoint → the route whose credentials it uses (current settings win). */
+  private readonly routeAtEndpoint = new Map<string, ProviderRoute>();
   /** DTLS: the local port each provider's association used before a restart (8.3 4-tuple). */
   private readonly preferredPort = new Map<string, number>();
   private pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -192,7 +203,12 @@ export class NegotiationHost {
     // Lanes created from now on (a first order over a new transport) start at once.
     this.live = true;
     for (const lane of this.lanes.values()) lane.runner.start();
-    this.unsubscribe = onIntentQueued(() => this.wake());
+    const offIntent = onIntentQueued(() => this.wake());
+    const offProviders = onProvidersChanged(() => void this.reloadProviders().catch((error) => this.logger.warn(`provider registry: ${errorText(error)}`)));
+    this.unsubscribe = () => {
+      offIntent();
+      offProviders();
+    };
     this.pollTimer = setInterval(() => this.wake(), this.options.pollMs ?? 3000);
     this.pollTimer.unref?.();
     this.logger.info(`started: ${restored} open negotiation(s) restored`);
@@ -248,19 +264,48 @@ export class NegotiationHost {
 
   // --- transports and lanes -------------------------------------------------------------------
 
-  private async refreshRoutes(): Promise<void> {
-    this.routes = await loadRoutes(this.db);
-    for (const [id, r] of this.routes) if (r.ok) this.providerByEndpoint.set(endpointKey(r.route.endpoint), id);
+  /**
+   * Re-reads the provider registry (a provider added, edited, disabled): new orders use the new
+   * settings at once; open negotiations keep the revision they were approved with. Called on
+   * the in-process "providers changed" signal and before every approval (another process may
+   * have changed the registry). A TLS provider whose current credentials changed gets a new
+   * connection on its next send.
+   */
+  async reloadProviders(): Promise<void> {
+    if (this.stopped) return;
+    const before = new Map(this.routeAtEndpoint);
+    await this.refreshRoutes();
+    const tls = this.lanes.get('tls')?.transport;
+    if (tls instanceof TlsPerServerTransport) {
+      for (const [key, old] of before) {
+        const now = this.routeAtEndpoint.get(key);
+        if (old.transport === 'tls' && now !== undefined && now !== old && (now.id !== old.id || now.revision !== old.revision)) await tls.forget(old.endpoint);
+      }
+    }
   }
 
-  private routeFor(providerId: string): RouteResult {
-    return this.routes.get(providerId) ?? { ok: false, code: 'provider-config', message: 'unknown provider' };
+  private async refreshRoutes(): Promise<void> {
+    const loaded = await loadRoutes(this.db, { secretKey: this.options.secretKey ?? (() => secretKeyFromEnv()) });
+    this.routes = loaded.byRevision;
+    this.currentRevision = loaded.current;
+    const current = new Set(loaded.current.values());
+    // Older revisions first, so that the current settings win where they share an endpoint.
+    const ordered = [...loaded.byRevision.entries()].sort(([a], [b]) => Number(current.has(a)) - Number(current.has(b)));
+    for (const [, r] of ordered) {
+      if (!r.ok) continue;
+      this.providerByEndpoint.set(endpointKey(r.route.endpoint), r.route.id);
+      this.routeAtEndpoint.set(endpointKey(r.route.endpoint), r.route);
+    }
+  }
+
+  /** The route of a negotiation: the revision it was approved with, else the provider's current one. */
+  private routeFor(providerId: string, revision?: number | null): RouteResult {
+    const key = revision === undefined || revision === null ? this.currentRevision.get(providerId) : revisionKey(providerId, revision);
+    return (key === undefined ? undefined : this.routes.get(key)) ?? { ok: false, code: 'provider-config', message: 'unknown provider' };
   }
 
   private routeByEndpoint(server: Endpoint): ProviderRoute | undefined {
-    const id = this.providerByEndpoint.get(endpointKey(server));
-    const r = id === undefined ? undefined : this.routes.get(id);
-    return r?.ok ? r.route : undefined;
+    return this.routeAtEndpoint.get(endpointKey(server));
   }
 
   private async lane(kind: RouteTransport): Promise<Lane> {
@@ -285,6 +330,17 @@ export class NegotiationHost {
       });
       transport = dtls;
       localEndpoint = (server) => dtls.localFor(server);
+    } else if (kind === 'tls') {
+      const tls = new TlsPerServerTransport({
+        credentials: (server) => {
+          const creds = this.routeByEndpoint(server)?.tls;
+          if (!creds) throw new Error(`no TLS credentials configured for ${server.address}:${server.port}`);
+          return { ...creds, connectTimeoutMs: 10_000 };
+        },
+        logger: { warn: (m: string) => this.logger.warn(m) },
+      });
+      transport = tls;
+      localEndpoint = (server) => tls.localFor(server);
     } else {
       const udp = await UdpTransport.bind({ host: '127.0.0.1', port: 0, logger: { warn: (m: string) => this.logger.warn(m) } });
       transport = udp;
@@ -346,12 +402,12 @@ export class NegotiationHost {
   private async restore(): Promise<number> {
     const rows = await this.db.negotiation.findMany({
       where: { engineRecord: { not: null }, OR: [{ clientState: { not: 'Cancelled' } }, { alarm: { not: null } }, { nextRetransmitAt: { not: null } }] },
-      select: { id: true, providerId: true, engineRecord: true },
+      select: { id: true, providerId: true, providerRevision: true, engineRecord: true },
     });
     const byLane = new Map<RouteTransport, ClientOrderRecord[]>();
     for (const row of rows) {
       const rec = fromJson<ClientOrderRecord | null>(row.engineRecord, null);
-      const route = this.routeFor(row.providerId);
+      const route = this.routeFor(row.providerId, row.providerRevision);
       if (rec === null || !needsRestore(rec)) continue;
       if (!route.ok) {
         this.logger.warn(`negotiation ${row.id} not restored: ${route.message}`);
@@ -444,7 +500,7 @@ export class NegotiationHost {
         options: true,
         expectedResponseSeconds: true,
         authorId: true,
-        negotiations: { select: { id: true, orderId: true, providerId: true, customerOrderId: true, clientState: true, engineRecord: true }, orderBy: { createdAt: 'asc' } },
+        negotiations: { select: { id: true, orderId: true, providerId: true, customerOrderId: true, clientState: true, engineRecord: true, providerRevision: true }, orderBy: { createdAt: 'asc' } },
       },
     });
     if (!order) return this.finishIntent(intent, { status: 'refused', code: 'unknown-order', message: 'the order no longer exists' });
@@ -454,11 +510,21 @@ export class NegotiationHost {
 
     if (kind === 'approve') {
       await this.refreshRoutes();
+      // New negotiations are pinned to the provider's settings as they are now (written with
+      // the QUOTATION's commit): a later edit of the provider does not move them.
+      const pins = new Map<string, number>();
+      for (const n of order.negotiations) {
+        if (n.providerRevision !== null || n.engineRecord !== null) continue;
+        const r = this.routeFor(n.providerId);
+        if (!r.ok) continue;
+        n.providerRevision = r.route.revision;
+        pins.set(n.customerOrderId, r.route.revision);
+      }
       const cpd = fromJson<Cpd>(order.requestedCpd, []);
       const ert = responseTime(this.clock, order.expectedResponseSeconds);
       const groups = new Map<RouteTransport, { n: NegotiationRow; route: ProviderRoute }[]>();
       for (const n of order.negotiations) {
-        const route = this.routeFor(n.providerId);
+        const route = this.routeFor(n.providerId, n.providerRevision);
         if (!route.ok) return this.finishIntent(intent, { status: 'refused', code: route.code, message: route.message });
         const list = groups.get(route.route.transport) ?? [];
         list.push({ n, route: route.route });
@@ -489,6 +555,7 @@ export class NegotiationHost {
             refusal ??= refusedBy(approved) ?? refusedBy(sent);
           }
           if (i === entries.length - 1) core.step.intent = { id: intent.id, actor, outcome: refusal ?? DONE };
+          core.step.pins = pins;
           return mergeOutputs(...outputs);
         });
       }
@@ -558,7 +625,7 @@ export class NegotiationHost {
   ): Promise<void> {
     const groups = new Map<RouteTransport, NegotiationRow[]>();
     for (const n of negotiations) {
-      const route = this.routeFor(n.providerId);
+      const route = this.routeFor(n.providerId, n.providerRevision);
       if (!route.ok) return this.finishIntent(intent, { status: 'refused', code: route.code, message: route.message });
       const list = groups.get(route.route.transport) ?? [];
       list.push(n);
@@ -618,6 +685,7 @@ export class NegotiationHost {
           where: { customerOrderId: rec.customerOrderId },
           data: {
             ...projectRecord(rec),
+            ...(ctx.pins?.has(rec.customerOrderId) ? { providerRevision: ctx.pins.get(rec.customerOrderId) } : {}),
             ...(mine.some((e) => e.kind === 'sent' && e.method === 'UPDATE') ? { cycle: { increment: 1 } } : {}),
             ...(reachability === 'ok' ? { reachability, lastError: null } : {}),
           },

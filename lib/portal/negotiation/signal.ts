@@ -39,3 +39,13 @@ export function onOrderChanged(listener: (orderId: string) => void): () => void 
   bus().on('order', listener);
   return () => bus().off('order', listener);
 }
+
+/** Called after the provider registry changed (add, edit, enable/disable): the host reloads routes. */
+export function notifyProvidersChanged(): void {
+  bus().emit('providers');
+}
+
+export function onProvidersChanged(listener: () => void): () => void {
+  bus().on('providers', listener);
+  return () => bus().off('providers', listener);
+}
