@@ -13,7 +13,9 @@ import { logins } from './support/portal';
 
 /** Describes the focused element when neither it nor its label shows a focus indicator. */
 function missingFocusIndicator(page: Page): Promise<string | null> {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
+    // Styles of the new focus are computed by the next frame.
+    await new Promise((r) => requestAnimationFrame(() => r(null)));
     const el = document.activeElement;
     if (!el || el === document.body) return null;
     const shows = (e: Element | null) => {
