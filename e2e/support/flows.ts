@@ -87,7 +87,7 @@ export async function composeOrder(page: Page, spec: OrderSpec): Promise<string>
   await page.getByLabel('Title', { exact: true }).fill(spec.title);
   for (const provider of spec.providers ?? ['Example Networks']) await page.getByRole('checkbox', { name: new RegExp(provider) }).check();
   if (spec.expectedResponseSeconds !== undefined) {
-    const input = page.getByLabel('Expected response time', { exact: true });
+    const input = page.getByLabel(/^Expected response time/);
     await input.fill(String(spec.expectedResponseSeconds));
     await input.press('Tab');
   }
