@@ -72,6 +72,7 @@ test('every flow with the keyboard alone', async ({ browser }) => {
     const skip = customer.getByRole('link', { name: 'Skip to content' });
     await expect(skip).toBeFocused();
     await expect(skip).toBeInViewport();
+    await customer.screenshot({ path: 'test-results/screens/keyboard-skip-link.png' });
     await customer.keyboard.press('Enter');
     await customer.keyboard.press('Tab');
     expect(await customer.evaluate(() => Boolean(document.activeElement?.closest('main')))).toBe(true);
@@ -151,6 +152,7 @@ test('every flow with the keyboard alone', async ({ browser }) => {
     await expect(offer).toBeVisible(NEGOTIATION);
     await expect(offer.getByRole('table')).toBeVisible();
     await tabTo(customer, offer.getByRole('button', { name: "Accept Example Networks's offer" }));
+    await offer.screenshot({ path: 'test-results/screens/keyboard-focus-accept.png' });
     await customer.keyboard.press('Space');
     await expect(customer.getByText('Status: Agreement in force')).toBeVisible(NEGOTIATION);
     await customer.context().close();
@@ -184,6 +186,7 @@ test('every flow with the keyboard alone', async ({ browser }) => {
     await staff.goto('/dashboard');
     const period = staff.getByRole('form', { name: 'Period' });
     await tabTo(staff, period.getByLabel('From'));
+    await period.screenshot({ path: 'test-results/screens/keyboard-focus-date.png' });
     // A date input takes its segments typed in the locale's order (en-US: month, day, year).
     await staff.keyboard.type('01022026');
     await tabTo(staff, period.getByRole('button', { name: 'Show period' }));
