@@ -36,7 +36,7 @@ export default function HomePage() {
             {STEPS.map((step, index) => (
               <li key={step.title} className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                 <p className="font-semibold">
-                  <span className="mr-2 text-sky-600" aria-hidden="true">
+                  <span className="mr-2 text-sky-700" aria-hidden="true">
                     {index + 1}.
                   </span>
                   {step.title}

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { openPortalDb } from '../lib/portal/db/client';
-import { CPD, DATA_DIR, logins, placeOrder, signIn } from './support/portal';
+import { NEGOTIATION, approveInUi, composeOrder, pageAs, uniqueTitle } from './support/flows';
+import { DATA_DIR } from './support/portal';
 
 // Issue 9 item 3: a customer composes a multi-site CPD with ranges, meets a validation error on
 // the right field with nothing lost, fixes it and submits; the page passes an axe check.
@@ -266,37 +267,47 @@ test('an error only the server can find comes back on the form with nothing lost
   await expectNoSeriousA11yViolations(page);
 });
 
-test('updating an agreement starts from the agreed CPD and queues an UPDATE for the provider', async ({ page }) => {
-  const { customer } = logins();
-  // What the engine host would have stored for an order that reached an agreement.
-  const agreed = [{ ...CPD[0], capacity: { inMbps: 150, outMbps: 100 }, availability: { percent: 99.9 } }];
-  const order = await placeOrder(customer.email, {
-    state: 'Completed',
-    negotiation: { clientState: 'Completed', agreed: true, agreementCpd: JSON.stringify(agreed) },
-  });
-  await signIn(page, customer);
-  await page.goto(`/orders/${order.id}`);
-  await page.getByRole('link', { name: 'Update agreement…' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Update the agreement' })).toBeVisible();
+test('updating an agreement starts from the agreed CPD and sends an UPDATE the provider answers', async ({ browser }) => {
+  // A real agreement: composed, approved in the approvals page, offered by Example Networks and accepted.
+  test.setTimeout(120_000);
+  const customer = await pageAs(browser, 'customer');
+  const admin = await pageAs(browser, 'admin');
+  const title = uniqueTitle('Agreement to update');
+  const orderId = await composeOrder(customer, { title });
+  await approveInUi(admin, title);
+  await admin.context().close();
+  await customer.reload();
+  const offer = customer.getByRole('region', { name: 'Offer from Example Networks' });
+  await offer.getByRole('button', { name: "Accept Example Networks's offer" }).click(NEGOTIATION);
+  const card = customer.getByRole('article', { name: 'Example Networks' });
+  await expect(card.getByText('Status: Agreement in force')).toBeVisible(NEGOTIATION);
+
+  await card.getByRole('link', { name: 'Update agreement…' }).click();
+  await expect(customer.getByRole('heading', { level: 1, name: 'Update the agreement' })).toBeVisible();
   // Only the CPD is edited: no order or provider fields.
-  await expect(page.getByLabel('Title', { exact: true })).toHaveCount(0);
-  const capacity = page.getByRole('group', { name: 'Capacity & conformance' });
+  await expect(customer.getByLabel('Title', { exact: true })).toHaveCount(0);
+  const capacity = customer.getByRole('group', { name: 'Capacity & conformance' });
   const inbound = capacity.getByRole('group', { name: 'Inbound (Mbit/s)' });
-  await expect(inbound.getByLabel('Value', { exact: true })).toHaveValue('150');
-  await expectNoSeriousA11yViolations(page);
-  await setRange(inbound, { min: '150', pref: '200' });
-  await page.getByRole('button', { name: 'Send the update to Example Networks' }).click();
-  await expect(page).toHaveURL(new RegExp(`/orders/${order.id}$`), { timeout: 20_000 });
-  // The engine host takes the intent at once; this order's rows were written by the test, never
-  // negotiated, so the host may already have refused it: either way it was queued.
-  await expect(page.getByText(/On its way: Update agreement|Update agreement was refused/)).toBeVisible();
-  // The queued UPDATE carries the edited CPD, for the engine host to send.
+  // The agreed CPD, not the requested range: the provider agreed to the preferred 50.
+  await expect(inbound.getByLabel('Value', { exact: true })).toHaveValue('50');
+  await expectNoSeriousA11yViolations(customer);
+  await setRange(inbound, { min: '60', pref: '70', max: '90' });
+  await customer.getByRole('button', { name: 'Send the update to Example Networks' }).click();
+  await expect(customer).toHaveURL(new RegExp(`/orders/${orderId}$`), { timeout: 20_000 });
+  // The provider answers the UPDATE with an offer of a new cycle for the edited CPD.
+  const update = customer.getByRole('region', { name: 'Offer from Example Networks' });
+  await expect(update.getByText(/Offer \(cycle 1\)/)).toBeVisible(NEGOTIATION);
+  // (Its diff compares with the order's original request, not with the update.)
+  await expect(update.getByRole('row', { name: /capacity › in Mbps/ }).getByRole('cell').nth(1)).toHaveText('70');
+  // The UPDATE carried the edited CPD (read from the portal's intent queue).
   const db = openPortalDb(join(DATA_DIR, 'portal.db'));
   try {
-    const intent = await db.intent.findFirstOrThrow({ where: { orderId: order.id, kind: 'update' } });
+    const intent = await db.intent.findFirstOrThrow({ where: { orderId, kind: 'update' } });
+    expect(intent.status).toBe('done');
     const payload = JSON.parse(intent.payload) as { cpd: { capacity: unknown }[] };
-    expect(payload.cpd[0]?.capacity).toEqual({ inMbps: { min: 150, pref: 200 }, outMbps: 100 });
+    expect(payload.cpd[0]?.capacity).toEqual({ inMbps: { min: 60, pref: 70, max: 90 }, outMbps: 50 });
   } finally {
     await db.$disconnect();
   }
+  await customer.context().close();
 });

@@ -16,11 +16,11 @@ export function DashboardCharts({ data }: { data: Dashboard }) {
     <div className="grid gap-4 lg:grid-cols-2">
       <figure className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm lg:col-span-2" aria-label="Chart: orders by state">
         <figcaption className="mb-2 text-sm font-semibold">Orders by state</figcaption>
-        <div aria-hidden="true" className="h-64">
+        <div aria-hidden="true" className="h-72">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart accessibilityLayer={false} data={states} margin={{ top: 4, right: 8, bottom: 40, left: 0 }}>
+            <BarChart accessibilityLayer={false} data={states} margin={{ top: 4, right: 8, bottom: 8, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="name" interval={0} angle={-25} textAnchor="end" tick={{ fontSize: 12, fill: '#334155' }} />
+              <XAxis dataKey="name" interval={0} angle={-40} textAnchor="end" height={70} tick={{ fontSize: 11, fill: '#334155' }} />
               <YAxis allowDecimals={false} tick={{ fontSize: 12, fill: '#334155' }} />
               <Tooltip />
               <Bar dataKey="orders" name="Orders" fill="#0369a1" isAnimationActive={false} />

@@ -33,14 +33,14 @@ export function MessageLog({ messages }: { messages: LadderMessage[] }) {
             </summary>
             <div className="grid gap-3 border-t border-slate-200 p-3 lg:grid-cols-2">
               <div>
-                <h4 className="text-xs font-semibold uppercase text-slate-700">Decoded from the hex (lib/cpnp)</h4>
+                <h3 className="text-xs font-semibold uppercase text-slate-700">Decoded from the hex (lib/cpnp)</h3>
                 <pre tabIndex={0} aria-label={`${m.method} decoded`} className="mt-1 max-h-96 overflow-auto rounded bg-slate-50 p-2 text-xs">
                   {m.decoded.ok ? JSON.stringify(m.decoded.message, null, 2) : `Not a valid CPNP message: ${m.decoded.error}`}
                 </pre>
                 {m.transactionId && <p className="mt-1 text-xs text-slate-700">Transaction {m.transactionId}</p>}
               </div>
               <div>
-                <h4 className="text-xs font-semibold uppercase text-slate-700">Raw bytes ({m.hex.length / 2} B)</h4>
+                <h3 className="text-xs font-semibold uppercase text-slate-700">Raw bytes ({m.hex.length / 2} B)</h3>
                 <pre tabIndex={0} aria-label={`${m.method} bytes`} className="mt-1 max-h-96 overflow-auto rounded bg-slate-50 p-2 font-mono text-xs">{hexLines(m.hex)}</pre>
                 <details className="mt-2 text-xs">
                   <summary className="cursor-pointer text-sky-800">JSON form as logged</summary>

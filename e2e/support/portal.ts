@@ -1,10 +1,11 @@
 /**
  * Shared helpers of the portal's end-to-end tests: the demo logins `npm start` wrote, signing in
- * through the real form, an axe check, and orders placed straight into the portal database.
+ * through the real form, an axe check, and `placeOrder`, which writes an order's rows straight
+ * into the portal database.
  *
- * Orders are inserted here rather than through the compose form (another suite covers that
- * form) and, where a test needs an offer, the rows the engine host would write are inserted as
- * well: these suites test approval, listing, detail and authorisation, not the negotiation.
+ * Suites make their orders through the real flows (./flows.ts: compose form, approvals page,
+ * reference providers). `placeOrder` is only for a state those flows cannot reach, such as an
+ * alarm (a provider that stops answering); a test using it says why.
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
