@@ -175,6 +175,27 @@ test('history (filtered) and dashboard', async ({ browser }) => {
   await customer.context().close();
 });
 
+test('provider registry, provider validation and notifications', async ({ browser }) => {
+  const admin = await pageAs(browser, 'admin');
+  await admin.goto('/providers');
+  await expect(admin.getByRole('heading', { level: 1, name: 'Providers' })).toBeVisible();
+  await expect(admin.getByText('Example Networks').first()).toBeVisible();
+  await sweep(admin, 'providers');
+  await admin.goto('/providers/new');
+  await expect(admin.getByRole('heading', { level: 1, name: 'Add a provider' })).toBeVisible();
+  await sweep(admin, 'providers-new');
+  await admin.goto('/notifications');
+  await expect(admin.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
+  await sweep(admin, 'notifications');
+  await admin.context().close();
+  const staff = await pageAs(browser, 'staff');
+  await staff.goto('/provider-queue');
+  await expect(staff.getByRole('heading', { level: 1, name: 'Provider validation' })).toBeVisible();
+  await expect(staff.getByRole('heading', { name: 'Checkpoint Telecom' })).toBeVisible({ timeout: NEGOTIATION });
+  await sweep(staff, 'provider-queue');
+  await staff.context().close();
+});
+
 test('no dark mode: with prefers-color-scheme dark the portal keeps its light, checked colours', async ({ browser }) => {
   // The portal has no dark theme (no dark: variants; :root says color-scheme: light), so a dark
   // system setting must change nothing, not half-apply (dark form controls on light cards).
