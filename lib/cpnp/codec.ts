@@ -1,7 +1,6 @@
 import { decodeCbor } from './cbor/decoder';
 import { withCborWriter } from './cbor/encoder';
 import { CpnpDecodeError } from './errors';
-import { fromHex } from './hex';
 import { FIELD_KEYS, FIELD_NAMES, MAX_MESSAGE_SIZE, type CpnpMessage } from './message';
 import { readMessage } from './message-schema';
 import { SchemaReader } from './schema-reader';
@@ -75,7 +74,8 @@ export function encodeMessage(message: CpnpMessage): Uint8Array {
       const value = checked[name];
       if (value === undefined) continue;
       w.head(0, FIELD_KEYS[name]);
-      if (name === 'txid' || name === 'nonce') w.bytes(fromHex(value as string) as Uint8Array);
+      // Checked by readMessage: 32 lowercase hex digits.
+      if (name === 'txid' || name === 'nonce') w.hexBytes(value as string);
       else w.value(value);
     }
   });

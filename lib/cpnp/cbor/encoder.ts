@@ -121,6 +121,15 @@ export class CborWriter {
     this.pos = pos;
   }
 
+  /** A byte string given as hex text already checked to be an even run of hex digits (codec.ts). */
+  hexBytes(hex: string): void {
+    const length = hex.length >>> 1;
+    this.head(2, length);
+    this.ensure(length);
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) buf[this.pos++] = (hexValue(hex.charCodeAt(2 * i)) << 4) | hexValue(hex.charCodeAt(2 * i + 1));
+  }
+
   bytes(value: Uint8Array): void {
     this.head(2, value.length);
     this.ensure(value.length);
@@ -189,8 +198,8 @@ export class CborWriter {
       if (ascii && !isAscii(key)) ascii = false;
     }
     keys.length = count;
-    // For ASCII keys the encoded order (length, then bytes) is (length, then code units).
-    keys.sort(ascii ? compareAsciiKeys : compareTextKeys);
+    if (ascii) sortAsciiKeys(keys);
+    else keys.sort(compareTextKeys);
     this.head(5, count);
     for (let i = 0; i < count; i++) {
       const key = keys[i] as string;
@@ -281,8 +290,27 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-function compareAsciiKeys(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Sorts ASCII keys in encoded order, which for them is (length, then code units). An insertion
+ * sort in place: objects have a handful of keys, and this is the hot path of encoding.
+ */
+function sortAsciiKeys(keys: string[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0) {
+      const other = keys[j] as string;
+      if (other.length < key.length || (other.length === key.length && other < key)) break;
+      keys[j + 1] = other;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
+/** 0..15 for a hex digit of either case. */
+function hexValue(unit: number): number {
+  return unit <= 0x39 ? unit - 0x30 : (unit | 0x20) - 0x57;
 }
 
 /** Text keys in encoded order: UTF-8 length (the head grows with it), then code points. */
