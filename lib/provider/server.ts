@@ -121,7 +121,11 @@ export class ProviderCore implements EngineCore {
   };
 
   receive(inbound: Inbound): ProviderOutput {
-    return this.finish(this.engine.receive(inbound), inbound);
+    const out = this.finish(this.engine.receive(inbound), inbound);
+    // Decoded once: the store's digest row takes the keys from here (issue 8).
+    const last = this.engine.lastReceived;
+    if (last !== undefined && last.bytes === inbound.bytes) out.received = { txid: last.message.txid, method: last.message.method, seq: last.message.seq };
+    return out;
   }
 
   /** A datagram from a partner server (the answer to a child order). */

@@ -22,7 +22,7 @@ export interface OrderColumns {
   activationType: string | null;
   scope: string | null;
   requestedCpd: unknown;
-  /** Undefined: left as it is. */
+  /** Undefined: left as it is (the store omits a CPD it wrote already). */
   offeredCpd?: unknown;
   agreementCpd?: unknown;
   nonce: string | null;
@@ -215,7 +215,10 @@ const STATEMENTS: Readonly<Record<WriteOp['kind'], string>> = {
     ['id'],
     excluded(
       ORDER_COLUMNS.filter((c) => c !== 'id' && c !== 'createdAt'),
-      { offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`, agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")` },
+      {
+        offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`,
+        agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")`,
+      },
     ),
   ),
   transaction: upsertSql(

@@ -6,7 +6,7 @@ import type { ResponseCacheSnapshot } from '../cpnp/engine/response-cache';
 import type { ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
 import type { ServerState } from '../cpnp/fsm/states';
 import { toHex } from '../cpnp/hex';
-import { Method, methodName, type MethodName } from '../cpnp/method';
+import { Method, methodName, type MethodCode, type MethodName } from '../cpnp/method';
 import type { Endpoint, Inbound } from '../cpnp/transport/transport';
 import { normalizeAddress, type PeerTuple, type Transport } from '../cpnp/validation/peer';
 import { createHash } from 'node:crypto';
@@ -51,6 +51,8 @@ import { prismaWriter, type StoreWriter, type WriteOp } from './store-writes';
 export interface ProviderOutput extends EngineOutput {
   /** The message received, for its digest (absent for timer ticks and commands). */
   inbound?: Inbound;
+  /** Its keys, when the engine decoded it already (absent: the store decodes `inbound` itself). */
+  received?: { txid: string; method: MethodCode; seq: number };
   /** The records of the orders this output concerns, taken right after it was produced. */
   orders?: ServerOrderRecord[];
   /** What goes to partner servers (child orders, 8.8): sent on the partner transport after the commit. */
@@ -306,6 +308,8 @@ export class ProviderStore {
   private readonly stateMemo = new Map<string, string>();
   /** Live reservation rows per order, keyed `${pool}|${status}`. */
   private readonly reservationMemo = new Map<string, Map<string, ReservationRow>>();
+  /** Per order: the offered and agreed CPDs (the objects) last written in their columns. */
+  private readonly cpdMemo = new Map<string, { offered: unknown; agreement: unknown }>();
   /** ScheduledActivation rows known, keyed `${orderId}|${dueAt}`. */
   private readonly activationMemo = new Map<string, { done: boolean }>();
   private failLimiterWrittenAt = Number.NEGATIVE_INFINITY;
@@ -535,8 +539,18 @@ export class ProviderStore {
       const snapshot = JSON.stringify(order);
       const memo = fingerprint(`${activation}|${snapshot}`);
       if (this.orderMemo.get(order.id) !== memo) {
-        ops.push({ kind: 'order', id: order.id, createdAt: order.createdAt, cols: this.orderColumns(order, activation, snapshot) });
-        afterCommit.push((j) => j.set(this.orderMemo, order.id, memo));
+        const cols = this.orderColumns(order, activation, snapshot);
+        // The engine replaces a CPD, never edits one: the same object is the same column text,
+        // left as it is (COALESCE) instead of serialised and written again at every step.
+        const written = { offered: cols.offeredCpd, agreement: cols.agreementCpd };
+        const last = this.cpdMemo.get(order.id);
+        if (last !== undefined && cols.offeredCpd !== undefined && cols.offeredCpd === last.offered) delete cols.offeredCpd;
+        if (last !== undefined && cols.agreementCpd !== undefined && cols.agreementCpd === last.agreement) delete cols.agreementCpd;
+        ops.push({ kind: 'order', id: order.id, createdAt: order.createdAt, cols });
+        afterCommit.push((j) => {
+          j.set(this.orderMemo, order.id, memo);
+          j.set(this.cpdMemo, order.id, written);
+        });
         summary.orders++;
       }
       written.add(order.id);
@@ -613,7 +627,7 @@ export class ProviderStore {
     for (const output of outputs) {
       if (!(ops.length > 0 || output.sends.length > 0 || (output.partner?.sends.length ?? 0) > 0)) continue;
       if (output.inbound !== undefined) {
-        const decoded = decodeMessage(output.inbound.bytes);
+        const decoded = output.received === undefined ? decodeMessage(output.inbound.bytes) : { ok: true as const, message: output.received };
         if (decoded.ok) {
           const keys = decoded.message;
           ops.push({

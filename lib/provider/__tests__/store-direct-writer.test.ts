@@ -196,6 +196,11 @@ describe('provider store, direct SQLite writer', () => {
       `${offerIn(outD).message.providerOrderId} held`,
     ].sort(), 'one live reservation per order');
     assert.equal(new Set(live.map((r) => r.id)).size, 3);
+    // The CPD columns are written once per CPD (left as they are by later steps), and survive the rollback.
+    const rowA = await db.prisma.providerOrder.findUnique({ where: { id: offerA.message.providerOrderId } });
+    assert.deepEqual(rowA?.offeredCpd, offerA.message.cpd);
+    assert.deepEqual(rowA?.agreementCpd, offerA.message.cpd);
+    assert.deepEqual((await db.prisma.providerOrder.findUnique({ where: { id: orderC } }))?.offeredCpd, offerIn(outC).message.cpd);
     const decisionRows = await db.prisma.engineState.count({ where: { key: { startsWith: 'decision-order:' } } });
     assert.equal(decisionRows, 3, 'every decision part written');
     assert.equal((await db.prisma.capacityPool.findUnique({ where: { id: 'core' } }))?.availableInKbps, 1_000_000 - 3 * 100_000);
