@@ -681,9 +681,13 @@ export function storeViewOf(
 
 /**
  * Group commits in flight at once with a pipelined writer (issue 8): with one, the event loop
- * waited for every fsync and the writer thread for every plan (each idle about 40 % at load).
+ * waits for every fsync and the writer thread for every plan (each idle about 40 % at load).
+ * Default 1 (not pipelined): with 2, the portal's host-load test (200 negotiations over DTLS
+ * against two providers) failed three times out of three on a loaded machine, where it passes
+ * in 35 s with 1; the cause is not found yet (docs/benchmarks.md, round 3). Opt in with
+ * CPNP_COMMITS_IN_FLIGHT=2 to measure or debug it.
  */
-const COMMITS_IN_FLIGHT = Number(process.env.CPNP_COMMITS_IN_FLIGHT ?? 2);
+const COMMITS_IN_FLIGHT = Number(process.env.CPNP_COMMITS_IN_FLIGHT ?? 1);
 
 export async function startProvider(config: ProviderConfig, options: StartOptions = {}): Promise<RunningProvider> {
   const clock = options.clock ?? systemClock;
