@@ -138,6 +138,8 @@ interface ProbeSample {
   eld: { p50: number; p99: number; max: number };
   rss: number;
   heapUsed: number;
+  /** CPU time of the provider process so far (all threads), µs. */
+  cpuUs: number;
 }
 
 class ProviderProcess {
@@ -381,6 +383,10 @@ interface CycleRow {
   eldP99: number;
   eldMax: number;
   rssMiB: number;
+  /** Provider CPU time (all threads) per completed cycle, ms: less sensitive to the machine's load than cycles/s. */
+  cpuMsPerCycle: number;
+  /** Provider CPU time over wall time: cores the provider kept busy. */
+  cores: number;
 }
 
 /** Keeps `inFlight` cycles running for WARMUP_MS + MEASURE_MS; counts those completed in the window. */
@@ -402,7 +408,7 @@ async function cyclesBench(client: CycleClient, provider: ProviderProcess, trans
   };
   const lanes = Array.from({ length: inFlight }, () => lane());
   await sleep(WARMUP_MS);
-  await provider.probe();
+  const before = await provider.probe();
   measuring = true;
   const start = performance.now();
   await sleep(MEASURE_MS);
@@ -424,6 +430,8 @@ async function cyclesBench(client: CycleClient, provider: ProviderProcess, trans
     eldP99: sample.eld.p99,
     eldMax: sample.eld.max,
     rssMiB: sample.rss / 2 ** 20,
+    cpuMsPerCycle: (sample.cpuUs - before.cpuUs) / 1000 / count,
+    cores: (sample.cpuUs - before.cpuUs) / 1000 / elapsed,
   };
 }
 
@@ -560,11 +568,11 @@ export async function runProviderBench(): Promise<void> {
     console.log('| raw UDP echo (separate process) | round trips/s | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|');
     for (const r of echoRows) console.log(`| ${r.inFlight} in flight | ${fmt(r.perSec)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
-    console.log('\n| transport | in flight | cycles/s | % of echo (64) | cycle p50 ms | cycle p99 ms | QUOTATION→OFFER p50 ms | event loop p99 / max ms | RSS MiB |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('\n| transport | in flight | cycles/s | % of echo (64) | cycle p50 ms | cycle p99 ms | QUOTATION→OFFER p50 ms | event loop p99 / max ms | RSS MiB | provider CPU ms/cycle | provider cores busy |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
-        `| ${r.transport} | ${r.inFlight} | ${fmt(r.perSec, 1)} | ${fmt((r.perSec / echo64) * 100, 2)} % | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.offerP50, 1)} | ${fmt(r.eldP99, 1)} / ${fmt(r.eldMax, 1)} | ${fmt(r.rssMiB)} |`,
+        `| ${r.transport} | ${r.inFlight} | ${fmt(r.perSec, 1)} | ${fmt((r.perSec / echo64) * 100, 2)} % | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.offerP50, 1)} | ${fmt(r.eldP99, 1)} / ${fmt(r.eldMax, 1)} | ${fmt(r.rssMiB)} | ${fmt(r.cpuMsPerCycle, 2)} | ${fmt(r.cores, 2)} |`,
       );
     }
     if (open !== undefined) {

@@ -1,7 +1,6 @@
 import { decodeCbor } from './cbor/decoder';
-import { encodeCbor, type Encodable } from './cbor/encoder';
+import { withCborWriter } from './cbor/encoder';
 import { CpnpDecodeError } from './errors';
-import { fromHex } from './hex';
 import { FIELD_KEYS, FIELD_NAMES, MAX_MESSAGE_SIZE, type CpnpMessage } from './message';
 import { readMessage } from './message-schema';
 import { SchemaReader } from './schema-reader';
@@ -56,20 +55,8 @@ export function messageToJson(message: CpnpMessage): CpnpMessage {
   return structuredClone(message);
 }
 
-function toWireTree(message: CpnpMessage): Map<number, Encodable> {
-  const tree = new Map<number, Encodable>();
-  const fields = message as unknown as Record<string, unknown>;
-  for (const name of FIELD_NAMES) {
-    const value = fields[name];
-    if (value === undefined) continue;
-    if (name === 'txid' || name === 'nonce') {
-      tree.set(FIELD_KEYS[name], fromHex(value as string) as Uint8Array);
-    } else {
-      tree.set(FIELD_KEYS[name], value as Encodable);
-    }
-  }
-  return tree;
-}
+/** The top-level fields in the order of their keys (1..16: one-byte keys, so also RFC 8949 4.2.1 order). */
+const FIELDS_BY_KEY = [...FIELD_NAMES].sort((a, b) => FIELD_KEYS[a] - FIELD_KEYS[b]);
 
 /**
  * Encodes a message to its deterministic bytes (wire-format.md section 2). The message is
@@ -77,8 +64,21 @@ function toWireTree(message: CpnpMessage): Map<number, Encodable> {
  * message throws CpnpDecodeError naming the rule.
  */
 export function encodeMessage(message: CpnpMessage): Uint8Array {
-  const checked = readMessage(message, jsonReader);
-  const bytes = encodeCbor(toWireTree(checked));
+  const checked = readMessage(message, jsonReader) as unknown as Record<string, unknown>;
+  // The wire map written directly: integer keys, txid and nonce as byte strings.
+  const bytes = withCborWriter((w) => {
+    let count = 0;
+    for (const name of FIELDS_BY_KEY) if (checked[name] !== undefined) count++;
+    w.head(5, count);
+    for (const name of FIELDS_BY_KEY) {
+      const value = checked[name];
+      if (value === undefined) continue;
+      w.head(0, FIELD_KEYS[name]);
+      // Checked by readMessage: 32 lowercase hex digits.
+      if (name === 'txid' || name === 'nonce') w.hexBytes(value as string);
+      else w.value(value);
+    }
+  });
   if (bytes.length > MAX_MESSAGE_SIZE) {
     throw new CpnpDecodeError('size', '', `encoded message is ${bytes.length} bytes, MAX_MESSAGE_SIZE is ${MAX_MESSAGE_SIZE}`);
   }

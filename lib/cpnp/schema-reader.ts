@@ -11,7 +11,6 @@ import { fromHex, toHex } from './hex';
  */
 export type SourceForm = 'cbor' | 'json';
 
-const utf8 = new TextEncoder();
 // C0, DEL and C1 control characters (wire-format.md key 5: "no control characters").
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -19,6 +18,57 @@ export function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path ? `${path}.${key}` : key;
 }
+
+/**
+ * A plain object seen as the read-only Map the schema reads (own enumerable string keys, as
+ * Object.entries lists them), without copying it into a Map: encodeMessage validates every
+ * message it writes through the JSON form, and that copy was a tenth of encoding (issue 8).
+ */
+class ObjectFields implements ReadonlyMap<string, unknown> {
+  constructor(private readonly object: Record<string, unknown>) {}
+  get size(): number {
+    return Object.keys(this.object).length;
+  }
+  has(key: string): boolean {
+    // Own data of a plain object (checked by map()): enumerable unless made otherwise on purpose.
+    return Object.hasOwn(this.object, key);
+  }
+  get(key: string): unknown {
+    return this.has(key) ? this.object[key] : undefined;
+  }
+  keys(): MapIterator<string> {
+    return Object.keys(this.object)[Symbol.iterator]();
+  }
+  values(): MapIterator<unknown> {
+    return Object.values(this.object)[Symbol.iterator]();
+  }
+  entries(): MapIterator<[string, unknown]> {
+    return Object.entries(this.object)[Symbol.iterator]();
+  }
+  [Symbol.iterator](): MapIterator<[string, unknown]> {
+    return this.entries();
+  }
+  forEach(fn: (value: unknown, key: string, map: ReadonlyMap<string, unknown>) => void): void {
+    for (const [key, value] of Object.entries(this.object)) fn(value, key, this);
+  }
+}
+
+/** Bytes of `text` in UTF-8 as TextEncoder writes it (a lone surrogate as U+FFFD), without encoding it. */
+function utf8ByteLength(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
+}
+
+const LOWER_HEX_16 = /^[0-9a-f]{32}$/;
 
 export class SchemaReader {
   constructor(readonly form: SourceForm) {}
@@ -28,7 +78,7 @@ export class SchemaReader {
   }
 
   /** A text-keyed map, as entries in order. Rejects non-text keys. */
-  map(value: unknown, path: string): Map<string, unknown> {
+  map(value: unknown, path: string): ReadonlyMap<string, unknown> {
     if (this.form === 'cbor') {
       if (!(value instanceof Map)) this.fail('type', path, 'expected a map');
       for (const key of value.keys()) {
@@ -41,11 +91,11 @@ export class SchemaReader {
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) this.fail('type', path, 'expected a plain object');
-    return new Map(Object.entries(value));
+    return new ObjectFields(value as Record<string, unknown>);
   }
 
   /** Fails on any key of `map` not in `allowed`. */
-  onlyKeys(map: Map<string, unknown>, allowed: readonly string[], path: string, rule = 'unknown-key'): void {
+  onlyKeys(map: ReadonlyMap<string, unknown>, allowed: readonly string[], path: string, rule = 'unknown-key'): void {
     for (const key of map.keys()) {
       if (!allowed.includes(key)) this.fail(rule, join(path, key), `unknown key "${key}"`);
     }
@@ -67,7 +117,7 @@ export class SchemaReader {
   /** An identifier: 1..64 bytes of UTF-8 with no control characters (wire-format.md keys 5, 6). */
   identifier(value: unknown, path: string): string {
     const text = this.text(value, path);
-    const bytes = utf8.encode(text).length;
+    const bytes = utf8ByteLength(text);
     if (bytes < 1 || bytes > 64) this.fail('identifier', path, `identifier must be 1..64 bytes, got ${bytes}`);
     if (CONTROL_RE.test(text)) this.fail('identifier', path, 'identifier must not contain control characters');
     return text;
@@ -110,10 +160,10 @@ export class SchemaReader {
       return toHex(value);
     }
     if (typeof value !== 'string') this.fail('type', path, 'expected hex text');
+    if (LOWER_HEX_16.test(value)) return value;
     const bytes = fromHex(value);
     if (!bytes || value !== value.toLowerCase()) this.fail('type', path, 'expected lowercase hex');
-    if (bytes.length !== 16) this.fail('length', path, `must be 16 bytes, got ${bytes.length}`);
-    return value;
+    this.fail('length', path, `must be 16 bytes, got ${bytes.length}`);
   }
 
   /** wire-format.md section 4: RFC 3339 UTC "Z" text, untagged or in tag 0 on the wire. */
@@ -125,11 +175,11 @@ export class SchemaReader {
   }
 
   /** Reads an optional map field: undefined when absent. */
-  optional<T>(map: Map<string, unknown>, key: string, path: string, read: (v: unknown, p: string) => T): T | undefined {
+  optional<T>(map: ReadonlyMap<string, unknown>, key: string, path: string, read: (v: unknown, p: string) => T): T | undefined {
     return map.has(key) ? read(map.get(key), join(path, key)) : undefined;
   }
 
-  required<T>(map: Map<string, unknown>, key: string, path: string, read: (v: unknown, p: string) => T, rule = 'missing'): T {
+  required<T>(map: ReadonlyMap<string, unknown>, key: string, path: string, read: (v: unknown, p: string) => T, rule = 'missing'): T {
     if (!map.has(key)) this.fail(rule, join(path, key), `"${key}" is required`);
     return read(map.get(key), join(path, key));
   }

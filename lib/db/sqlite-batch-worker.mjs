@@ -3,6 +3,11 @@
 // transaction, then answers. The commit (and its fsync) therefore happens off the event loop
 // of the server, which keeps handling messages meanwhile. Plain JavaScript: a worker does not
 // inherit the tsx loader the CLI registers programmatically.
+//
+// Batches are pipelined (several may be queued here while one commits) and each carries the
+// writer's generation: a batch that fails poisons its generation, and every later batch of that
+// generation (planned on top of the failed one, before the caller knew) is refused unrun. The
+// caller starts a new generation once it has rolled back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 
@@ -20,6 +25,8 @@ const run = db.transaction((batch) => {
   }
   return ids;
 });
+/** The highest generation one of whose batches failed. */
+let poisoned = -1;
 
 parentPort.on('message', (message) => {
   if (message.close) {
@@ -27,9 +34,15 @@ parentPort.on('message', (message) => {
     parentPort.postMessage({ id: message.id, closed: true });
     return;
   }
+  const generation = message.generation ?? 0;
+  if (generation <= poisoned) {
+    parentPort.postMessage({ id: message.id, error: `not run: an earlier batch of generation ${generation} failed` });
+    return;
+  }
   try {
     parentPort.postMessage({ id: message.id, ids: run(message.batch) });
   } catch (error) {
+    poisoned = generation;
     parentPort.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
   }
 });

@@ -57,8 +57,10 @@ export type SqliteBatchItem = [index: number, params: unknown[], wantsId: boolea
 /**
  * Runs batches of prepared statements, each batch in ONE transaction, on a direct connection
  * owned by a worker thread (sqlite-batch-worker.mjs): the commit and its fsync happen off the
- * caller's event loop. Batches run in the order they are given. Resolves with the rowid of
- * every item that asked for one (null for the others); rejects when the transaction rolled back.
+ * caller's event loop. Batches run in the order they are given, and may be given before the
+ * previous one resolved (pipelining). Resolves with the rowid of every item that asked for one
+ * (null for the others); rejects when the transaction rolled back. A failed batch also fails,
+ * unrun, every later batch given with the same `generation` (they were planned on top of it).
  */
 export class SqliteBatchWriter {
   private readonly worker: Worker;
@@ -83,12 +85,12 @@ export class SqliteBatchWriter {
     this.worker.on('exit', () => this.failAll(new Error('the SQLite writer thread exited')));
   }
 
-  run(batch: readonly SqliteBatchItem[]): Promise<(number | null)[]> {
+  run(batch: readonly SqliteBatchItem[], generation = 0): Promise<(number | null)[]> {
     if (this.closed) return Promise.reject(new Error('the SQLite writer is closed'));
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, batch });
+      this.worker.postMessage({ id, batch, generation });
     });
   }
 

@@ -22,7 +22,7 @@ export interface OrderColumns {
   activationType: string | null;
   scope: string | null;
   requestedCpd: unknown;
-  /** Undefined: left as it is. */
+  /** Undefined: left as it is (the store omits a CPD it wrote already). */
   offeredCpd?: unknown;
   agreementCpd?: unknown;
   nonce: string | null;
@@ -80,7 +80,7 @@ export type WriteOp =
   | { kind: 'transaction'; orderId: string; txid: string; createdAt: number; cols: TransactionColumns }
   | { kind: 'stateChange'; row: StateChangeRow }
   | { kind: 'message'; row: MessageRow }
-  | { kind: 'reservationCreate'; pool: string; orderId: string; inKbps: number; outKbps: number; status: 'held' | 'committed'; expiresAt: number | null }
+  | { kind: 'reservationCreate'; id: number; pool: string; orderId: string; inKbps: number; outKbps: number; status: 'held' | 'committed'; expiresAt: number | null }
   | { kind: 'reservationSet'; id: number; status: 'held' | 'committed'; inKbps: number; outKbps: number; expiresAt: number | null }
   | { kind: 'reservationRelease'; id: number; at: number }
   | { kind: 'poolAvailable'; id: string; availableInKbps: number; availableOutKbps: number }
@@ -89,13 +89,19 @@ export type WriteOp =
   | { kind: 'activationDelete'; orderId: string; at: number }
   | { kind: 'engineState'; key: string; json: string };
 
-/** What a write returned that the store needs: the id of a reservation it created. */
+/** What a write returned: the id of a reservation it created (the store allocates them: see store.ts). */
 export type WriteResult = { id: number } | undefined;
 
 /** Writes a list of rows in one transaction, all or nothing; resolves with one result per op. */
 export interface StoreWriter {
   readonly kind: 'prisma' | 'sqlite-direct';
-  write(ops: readonly WriteOp[], now: number): Promise<WriteResult[]>;
+  /**
+   * True when writes may be issued before the previous one resolved: they run in call order,
+   * and a failed write fails, unrun, every later write of the same `generation`. Otherwise the
+   * store issues one write at a time and enforces the same rule itself.
+   */
+  readonly pipelined?: boolean;
+  write(ops: readonly WriteOp[], now: number, generation?: number): Promise<WriteResult[]>;
   close?(): void | Promise<void>;
 }
 
@@ -144,7 +150,7 @@ export function prismaWriter(db: Database): StoreWriter {
       }
       case 'reservationCreate':
         return prisma.capacityReservation.create({
-          data: { pool: op.pool, orderId: op.orderId, inKbps: op.inKbps, outKbps: op.outKbps, status: op.status, expiresAt: date(op.expiresAt) },
+          data: { id: op.id, pool: op.pool, orderId: op.orderId, inKbps: op.inKbps, outKbps: op.outKbps, status: op.status, expiresAt: date(op.expiresAt) },
         });
       case 'reservationSet':
         return prisma.capacityReservation.update({ where: { id: op.id }, data: { status: op.status, inKbps: op.inKbps, outKbps: op.outKbps, expiresAt: date(op.expiresAt) } });
@@ -209,7 +215,10 @@ const STATEMENTS: Readonly<Record<WriteOp['kind'], string>> = {
     ['id'],
     excluded(
       ORDER_COLUMNS.filter((c) => c !== 'id' && c !== 'createdAt'),
-      { offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`, agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")` },
+      {
+        offeredCpd: `COALESCE(excluded."offeredCpd", "offeredCpd")`,
+        agreementCpd: `COALESCE(excluded."agreementCpd", "agreementCpd")`,
+      },
     ),
   ),
   transaction: upsertSql(
@@ -223,7 +232,7 @@ const STATEMENTS: Readonly<Record<WriteOp['kind'], string>> = {
   ),
   stateChange: `INSERT INTO "ProviderStateChange" ("orderId", "from", "to", "cause", "method", "txid", "at", "detail") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   message: `INSERT INTO "ProviderMessage" ("orderId", "txid", "direction", "method", "seq", "digest", "size", "transport", "clientAddress", "clientPort", "serverAddress", "serverPort", "at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  reservationCreate: `INSERT INTO "CapacityReservation" ("pool", "orderId", "inKbps", "outKbps", "status", "expiresAt", "createdAt") VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  reservationCreate: `INSERT INTO "CapacityReservation" ("id", "pool", "orderId", "inKbps", "outKbps", "status", "expiresAt", "createdAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   reservationSet: `UPDATE "CapacityReservation" SET "status" = ?, "inKbps" = ?, "outKbps" = ?, "expiresAt" = ? WHERE "id" = ?`,
   reservationRelease: `UPDATE "CapacityReservation" SET "status" = 'released', "releasedAt" = ? WHERE "id" = ?`,
   poolAvailable: `UPDATE "CapacityPool" SET "availableInKbps" = ?, "availableOutKbps" = ?, "updatedAt" = ? WHERE "id" = ?`,
@@ -270,7 +279,7 @@ function paramsOf(op: WriteOp, nowText: string): unknown[] {
       return [r.orderId, r.txid, r.direction, r.method, r.seq, r.digest, r.size, r.transport, r.clientAddress, r.clientPort, r.serverAddress, r.serverPort, d(r.at)];
     }
     case 'reservationCreate':
-      return [op.pool, op.orderId, op.inKbps, op.outKbps, op.status, d(op.expiresAt), nowText];
+      return [op.id, op.pool, op.orderId, op.inKbps, op.outKbps, op.status, d(op.expiresAt), nowText];
     case 'reservationSet':
       return [op.status, op.inKbps, op.outKbps, d(op.expiresAt), op.id];
     case 'reservationRelease':
@@ -328,9 +337,10 @@ export function workerSqliteWriter(file: string): StoreWriter {
   const batches = new SqliteBatchWriter(file, STATEMENT_LIST);
   return {
     kind: 'sqlite-direct',
-    async write(ops, now) {
+    pipelined: true,
+    async write(ops, now, generation = 0) {
       if (ops.length === 0) return [];
-      return resultsOf(await batches.run(itemsOf(ops, now)));
+      return resultsOf(await batches.run(itemsOf(ops, now), generation));
     },
     close: () => batches.close(),
   };

@@ -6,7 +6,7 @@ import type { ResponseCacheSnapshot } from '../cpnp/engine/response-cache';
 import type { ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
 import type { ServerState } from '../cpnp/fsm/states';
 import { toHex } from '../cpnp/hex';
-import { Method, methodName, type MethodName } from '../cpnp/method';
+import { Method, methodName, type MethodCode, type MethodName } from '../cpnp/method';
 import type { Endpoint, Inbound } from '../cpnp/transport/transport';
 import { normalizeAddress, type PeerTuple, type Transport } from '../cpnp/validation/peer';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import { messageDigest } from '../db/digest';
 import { SCHEDULED_ACTIVATION_CAUSE, type ProjectedActivation, type ScheduledActivationEntry } from './activation-scheduler';
 import { toKbps, type CapacityLedger } from './capacity-ledger';
 import { snapshotFromParts, type DecisionEngineSnapshot, type DecisionOrderPart } from './decision-engine';
-import { prismaWriter, type StoreWriter, type WriteOp, type WriteResult } from './store-writes';
+import { prismaWriter, type StoreWriter, type WriteOp } from './store-writes';
 
 /**
  * Persistence of the reference Provider (RFC 8921 8.11: "every order, transaction, state change
@@ -51,6 +51,8 @@ import { prismaWriter, type StoreWriter, type WriteOp, type WriteResult } from '
 export interface ProviderOutput extends EngineOutput {
   /** The message received, for its digest (absent for timer ticks and commands). */
   inbound?: Inbound;
+  /** Its keys, when the engine decoded it already (absent: the store decodes `inbound` itself). */
+  received?: { txid: string; method: MethodCode; seq: number };
   /** The records of the orders this output concerns, taken right after it was produced. */
   orders?: ServerOrderRecord[];
   /** What goes to partner servers (child orders, 8.8): sent on the partner transport after the commit. */
@@ -189,7 +191,46 @@ function fingerprint(text: string): string {
   return `${text.length}:${createHash('sha1').update(text).digest('base64')}`;
 }
 
-type AfterCommit = (results: WriteResult[]) => void;
+/**
+ * What a planned commit changes in the memos. Applied when the commit is planned, not when it
+ * resolves: the next group may be planned while this one commits (pipelining, issue 8) and must
+ * not write the same rows again. The journal can undo it if the commit fails.
+ */
+type AfterCommit = (journal: MemoJournal) => void;
+
+/** Memo changes of one planned commit, undoable (newest first) when that commit fails. */
+class MemoJournal {
+  private readonly undo: (() => void)[] = [];
+
+  set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    this.remember(map, key);
+    map.set(key, value);
+  }
+
+  delete<K, V>(map: Map<K, V>, key: K): void {
+    this.remember(map, key);
+    map.delete(key);
+  }
+
+  /** Registers an undo step that is not a map change. */
+  onUndo(step: () => void): void {
+    this.undo.push(step);
+  }
+
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]?.();
+    this.undo.length = 0;
+  }
+
+  private remember<K, V>(map: Map<K, V>, key: K): void {
+    if (map.has(key)) {
+      const previous = map.get(key) as V;
+      this.undo.push(() => map.set(key, previous));
+    } else {
+      this.undo.push(() => map.delete(key));
+    }
+  }
+}
 
 interface ReservationRow {
   id: number;
@@ -267,6 +308,8 @@ export class ProviderStore {
   private readonly stateMemo = new Map<string, string>();
   /** Live reservation rows per order, keyed `${pool}|${status}`. */
   private readonly reservationMemo = new Map<string, Map<string, ReservationRow>>();
+  /** Per order: the offered and agreed CPDs (the objects) last written in their columns. */
+  private readonly cpdMemo = new Map<string, { offered: unknown; agreement: unknown }>();
   /** ScheduledActivation rows known, keyed `${orderId}|${dueAt}`. */
   private readonly activationMemo = new Map<string, { done: boolean }>();
   private failLimiterWrittenAt = Number.NEGATIVE_INFINITY;
@@ -274,6 +317,17 @@ export class ProviderStore {
   private lastCommitFailed = false;
   /** Orders a failed commit carried: written with the next commit, touched or not. */
   private readonly unwritten = new Set<string>();
+  /** Decision-engine orders a failed commit carried (their parts are written with the next one). */
+  private readonly unwrittenDecisions = new Set<string>();
+  /** The journals of the commits planned and not yet resolved, oldest first. */
+  private readonly inFlight: MemoJournal[] = [];
+  /** Bumped after a failed commit is rolled back: writes planned on top of it carry the old one. */
+  private generation = 0;
+  /** Writers that are not pipelined: the highest generation a write failed in, and the write chain. */
+  private poisoned = -1;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The id of the next CapacityReservation row (allocated here, so a pipelined plan knows it). */
+  private nextReservationId = 1;
   private failLimiterDirty = false;
 
   constructor(
@@ -306,6 +360,8 @@ export class ProviderStore {
       prisma.capacityReservation.findMany({ where: { status: { in: ['held', 'committed'] } } }),
       prisma.scheduledActivation.findMany({ where: { action: 'activate' } }),
     ]);
+    const maxReservation = await prisma.capacityReservation.aggregate({ _max: { id: true } });
+    this.nextReservationId = (maxReservation._max.id ?? 0) + 1;
 
     const orders: ServerOrderRecord[] = [];
     for (const row of orderRows) {
@@ -465,7 +521,8 @@ export class ProviderStore {
     // The orders of the batch (each once, the latest record), then those a failed commit carried.
     const byId = new Map<string, ServerOrderRecord>();
     for (const output of outputs) for (const order of output.orders ?? []) byId.set(order.id, order);
-    for (const id of this.unwritten) {
+    const carried = [...this.unwritten];
+    for (const id of carried) {
       if (byId.has(id)) continue;
       const order = view.getOrder?.(id);
       if (order !== undefined) byId.set(id, order);
@@ -482,8 +539,18 @@ export class ProviderStore {
       const snapshot = JSON.stringify(order);
       const memo = fingerprint(`${activation}|${snapshot}`);
       if (this.orderMemo.get(order.id) !== memo) {
-        ops.push({ kind: 'order', id: order.id, createdAt: order.createdAt, cols: this.orderColumns(order, activation, snapshot) });
-        afterCommit.push(() => this.orderMemo.set(order.id, memo));
+        const cols = this.orderColumns(order, activation, snapshot);
+        // The engine replaces a CPD, never edits one: the same object is the same column text,
+        // left as it is (COALESCE) instead of serialised and written again at every step.
+        const written = { offered: cols.offeredCpd, agreement: cols.agreementCpd };
+        const last = this.cpdMemo.get(order.id);
+        if (last !== undefined && cols.offeredCpd !== undefined && cols.offeredCpd === last.offered) delete cols.offeredCpd;
+        if (last !== undefined && cols.agreementCpd !== undefined && cols.agreementCpd === last.agreement) delete cols.agreementCpd;
+        ops.push({ kind: 'order', id: order.id, createdAt: order.createdAt, cols });
+        afterCommit.push((j) => {
+          j.set(this.orderMemo, order.id, memo);
+          j.set(this.cpdMemo, order.id, written);
+        });
         summary.orders++;
       }
       written.add(order.id);
@@ -542,7 +609,12 @@ export class ProviderStore {
     if (outputs.some((o) => o.sends.some((send) => send.message.method === Method.FAIL) || o.events.some((e) => e.kind === 'rejected'))) this.failLimiterDirty = true;
     if (this.failLimiterDirty && view.failLimiterSnapshot !== undefined && (options.flushFailLimiter === true || now - this.failLimiterWrittenAt >= this.failLimiterPersistMs)) {
       this.planState(ENGINE_STATE_KEYS.failLimiter, JSON.stringify(view.failLimiterSnapshot()), ops, afterCommit, summary);
-      afterCommit.push(() => {
+      afterCommit.push((j) => {
+        const [dirty, writtenAt] = [this.failLimiterDirty, this.failLimiterWrittenAt];
+        j.onUndo(() => {
+          this.failLimiterDirty = dirty;
+          this.failLimiterWrittenAt = writtenAt;
+        });
         this.failLimiterDirty = false;
         this.failLimiterWrittenAt = now;
       });
@@ -555,7 +627,7 @@ export class ProviderStore {
     for (const output of outputs) {
       if (!(ops.length > 0 || output.sends.length > 0 || (output.partner?.sends.length ?? 0) > 0)) continue;
       if (output.inbound !== undefined) {
-        const decoded = decodeMessage(output.inbound.bytes);
+        const decoded = output.received === undefined ? decodeMessage(output.inbound.bytes) : { ok: true as const, message: output.received };
         if (decoded.ok) {
           const keys = decoded.message;
           ops.push({
@@ -638,18 +710,61 @@ export class ProviderStore {
 
     summary.statements = ops.length;
     if (ops.length === 0) return summary;
-    this.lastCommitFailed = true;
-    let results: WriteResult[];
-    try {
-      results = await this.writer.write(ops, now);
-    } catch (error) {
+    // The memos move now (see AfterCommit); a failure undoes them, and those of every commit
+    // planned on top of this one (its writer refuses them: same generation).
+    const journal = new MemoJournal();
+    for (const id of carried) this.unwritten.delete(id);
+    journal.onUndo(() => {
       for (const id of byId.keys()) this.unwritten.add(id);
+    });
+    for (const apply of afterCommit) apply(journal);
+    this.inFlight.push(journal);
+    try {
+      await this.issue(ops, now, this.generation);
+    } catch (error) {
+      this.rollBackFrom(journal);
       throw error;
     }
+    const index = this.inFlight.indexOf(journal);
+    if (index >= 0) this.inFlight.splice(index, 1);
     this.lastCommitFailed = false;
-    this.unwritten.clear();
-    for (const apply of afterCommit) apply(results);
     return summary;
+  }
+
+  /** Whether commits are planned while earlier ones are still being written. */
+  get pipelined(): boolean {
+    return this.writer.pipelined === true;
+  }
+
+  /**
+   * Hands one commit's rows to the writer. A pipelined writer takes it at once (it runs writes in
+   * order and refuses those planned on top of a failed one); any other writer gets one write at
+   * a time, and the same refusal is enforced here.
+   */
+  private issue(ops: readonly WriteOp[], now: number, generation: number): Promise<unknown> {
+    if (this.writer.pipelined === true) return this.writer.write(ops, now, generation);
+    const run = async (): Promise<unknown> => {
+      if (generation <= this.poisoned) throw new Error(`not written: an earlier commit of generation ${generation} failed`);
+      try {
+        return await this.writer.write(ops, now, generation);
+      } catch (error) {
+        this.poisoned = Math.max(this.poisoned, generation);
+        throw error;
+      }
+    };
+    const result = this.tail.then(run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** A commit failed: undo its memo changes and those of every commit planned after it, newest first. */
+  private rollBackFrom(journal: MemoJournal): void {
+    this.lastCommitFailed = true;
+    const index = this.inFlight.indexOf(journal);
+    if (index < 0) return; // rolled back already, with an earlier commit that failed
+    for (let i = this.inFlight.length - 1; i >= index; i--) this.inFlight[i]?.rollback();
+    this.inFlight.length = index;
+    this.generation++;
   }
 
   /** Closes the writer's own connection, if it has one (the Database is closed by its owner). */
@@ -713,7 +828,7 @@ export class ProviderStore {
         ...(answer === undefined || sent === undefined ? {} : { lastAnswer: answer, lastAnswerAt: sent.transmittedAt }),
       },
     });
-    afterCommit.push(() => this.txMemo.set(key, text));
+    afterCommit.push((j) => j.set(this.txMemo, key, text));
     summary.transactions++;
   }
 
@@ -730,7 +845,7 @@ export class ProviderStore {
       summary.stateChanges++;
     }
     const length = order.history.length;
-    afterCommit.push(() => this.historyMemo.set(order.id, length));
+    afterCommit.push((j) => j.set(this.historyMemo, order.id, length));
   }
 
   /** Upserts an EngineState row when its text changed; true when it did. */
@@ -738,7 +853,7 @@ export class ProviderStore {
     const memo = fingerprint(text);
     if (this.stateMemo.get(key) === memo) return false;
     ops.push({ kind: 'engineState', key, json: text });
-    afterCommit.push(() => this.stateMemo.set(key, memo));
+    afterCommit.push((j) => j.set(this.stateMemo, key, memo));
     summary.engineState++;
     return true;
   }
@@ -752,6 +867,7 @@ export class ProviderStore {
   private planDecisionParts(view: StoreView, full: boolean, ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): void {
     const changes = view.decisionChanges?.() ?? [];
     const ids = new Set(changes.map(([id]) => id));
+    for (const id of this.unwrittenDecisions) ids.add(id);
     const ledger = view.ledger;
     if (full) {
       for (const id of ledger?.orders() ?? []) ids.add(id);
@@ -773,7 +889,16 @@ export class ProviderStore {
       const capacityIds = full ? [...new Set([...ids, ...this.reservationMemo.keys()])] : [...ids];
       this.planCapacity(ledger, capacityIds, (id) => holdUntil.get(id), ops, afterCommit, summary);
     }
-    if (changes.length > 0) afterCommit.push(() => view.decisionWritten?.(changes));
+    if (ids.size > 0) {
+      afterCommit.push((j) => {
+        this.unwrittenDecisions.clear();
+        // A failed commit did not write them: the next one writes their current parts.
+        j.onUndo(() => {
+          for (const id of ids) this.unwrittenDecisions.add(id);
+        });
+        if (changes.length > 0) view.decisionWritten?.(changes);
+      });
+    }
   }
 
   /**
@@ -816,7 +941,6 @@ export class ProviderStore {
 
       const next = new Map<string, ReservationRow>();
       const remaining = new Map(current);
-      const pending: { key: string; index: number; d: DesiredReservation }[] = [];
       // A hold turned into the agreement: promote the held row rather than open a new one.
       for (const [key, d] of desired) {
         if (d.status !== 'committed' || current.has(key)) continue;
@@ -842,8 +966,9 @@ export class ProviderStore {
           next.set(key, { ...row, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
           continue;
         }
-        pending.push({ key, index: ops.length, d });
-        ops.push({ kind: 'reservationCreate', pool: d.pool, orderId, inKbps: d.inKbps, outKbps: d.outKbps, status: d.status, expiresAt: d.expiresAt ?? null });
+        const id = this.nextReservationId++;
+        next.set(key, { id, pool: d.pool, status: d.status, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
+        ops.push({ kind: 'reservationCreate', id, pool: d.pool, orderId, inKbps: d.inKbps, outKbps: d.outKbps, status: d.status, expiresAt: d.expiresAt ?? null });
         summary.reservations++;
       }
       for (const row of remaining.values()) {
@@ -851,13 +976,9 @@ export class ProviderStore {
         pools.add(row.pool);
         summary.reservations++;
       }
-      afterCommit.push((results) => {
-        for (const { key, index, d } of pending) {
-          const created = results[index];
-          if (created !== undefined) next.set(key, { id: created.id, pool: d.pool, status: d.status, inKbps: d.inKbps, outKbps: d.outKbps, expiresAt: d.expiresAt });
-        }
-        if (next.size === 0) this.reservationMemo.delete(orderId);
-        else this.reservationMemo.set(orderId, next);
+      afterCommit.push((j) => {
+        if (next.size === 0) j.delete(this.reservationMemo, orderId);
+        else j.set(this.reservationMemo, orderId, next);
       });
     }
     const known = new Set(ledger.pools());
@@ -876,20 +997,20 @@ export class ProviderStore {
       const memo = this.activationMemo.get(key);
       if (memo !== undefined && memo.done === done) continue;
       ops.push({ kind: 'activationUpsert', orderId: entry.orderId, at: entry.dueAt, done, doneAt: entry.firedAt ?? null });
-      afterCommit.push(() => this.activationMemo.set(key, { done }));
+      afterCommit.push((j) => j.set(this.activationMemo, key, { done }));
       summary.activations++;
     }
     for (const [key, memo] of this.activationMemo) {
       if (desired.has(key)) continue;
       if (memo.done) {
         // Fired and since superseded: the row stays as history.
-        afterCommit.push(() => this.activationMemo.delete(key));
+        afterCommit.push((j) => j.delete(this.activationMemo, key));
         continue;
       }
       // Superseded before it fired (a later ACTIVATE, a deactivation, a withdrawal).
       const [orderId = '', dueAt = '0'] = key.split('|');
       ops.push({ kind: 'activationDelete', orderId, at: Number(dueAt) });
-      afterCommit.push(() => this.activationMemo.delete(key));
+      afterCommit.push((j) => j.delete(this.activationMemo, key));
       summary.activations++;
     }
   }

@@ -103,7 +103,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function setup() {
+function setup(maxCommitsInFlight?: number) {
   const core = new EchoCore();
   const transport = new HandTransport();
   const turns = new Turns();
@@ -120,6 +120,7 @@ function setup() {
     defer: turns.defer,
     // Everything queued is handled in one slice (the slice is tested by time elsewhere: benchmarks).
     sliceMs: Number.POSITIVE_INFINITY,
+    ...(maxCommitsInFlight === undefined ? {} : { maxCommitsInFlight }),
     commit: (outputs) => {
       groups.push(outputs.map((o) => o.sends[0]?.bytes[0] ?? -1));
       const d = deferred();
@@ -253,5 +254,38 @@ describe('group-commit runner', () => {
     assert.deepEqual(commitWith().committed, [], 'by default an output without sends or events has nothing to commit');
     assert.deepEqual(commitWith((o) => (o as Extra).extra !== undefined).committed, [7]);
     await settle();
+  });
+
+  test('pipelined: the next group is committed while one is in flight; sends keep commit order; a failure sends nothing of its group', async () => {
+    const { transport, turns, groups, commits, events, runner } = setup(2);
+    transport.inject(1);
+    turns.run();
+    transport.inject(2);
+    turns.run();
+    assert.deepEqual(groups, [[1], [2]], 'the second commit started before the first resolved');
+    transport.inject(3);
+    turns.run();
+    assert.deepEqual(groups, [[1], [2]], 'at most two in flight: the third group waits');
+
+    // The second commit resolves first: its message still waits for the first group's.
+    commits[1]?.resolve();
+    await settle();
+    assert.deepEqual(transport.sent, [], 'nothing overtakes the first group');
+    commits[0]?.resolve();
+    await settle();
+    assert.deepEqual(transport.sent, [1, 2], 'in commit order');
+    turns.run();
+    assert.deepEqual(groups, [[1], [2], [3]], 'the waiting group is committed once a slot is free');
+
+    // A failed commit sends nothing of its group; the group after it still goes (the store is
+    // what refuses a commit planned on top of a failed one).
+    transport.inject(4);
+    turns.run();
+    commits[2]?.reject(new Error('disk full'));
+    commits[3]?.resolve();
+    await settle();
+    assert.deepEqual(transport.sent, [1, 2, 4]);
+    assert.ok(events.some((e) => e.kind === 'error' && e.cause === 'beforeSend-failed'));
+    await runner.idle();
   });
 });

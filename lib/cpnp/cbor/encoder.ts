@@ -1,15 +1,14 @@
-import { Encoder, FLOAT32_OPTIONS, type Options } from 'cbor-x';
-
 /**
  * The deterministic CBOR encoder of wire-format.md section 2: definite lengths, shortest-form
  * integers and lengths, integral numbers as integers and every other number as a 64-bit float,
  * no tags, and the keys of every map in RFC 8949 4.2.1 order. Two equal values therefore
  * encode to the same bytes, which is how "the Offered CPD must match" (RFC 8921 10.2) is checked.
  *
- * cbor-x writes the bytes. It does not sort keys, writes integers of 2^32 and more as floats,
- * and tags or shares structures under some options, so the value is first normalised into a
- * tree that cbor-x, with the options below, can only write one way: Maps with sorted keys,
- * BigInt for integers beyond 32 bits, plain Uint8Arrays, and nothing else.
+ * One pass, written here (issue 8): the value is walked once and its bytes written into a
+ * reused buffer; a map's keys are put in order as its entries are written. (It used to be
+ * normalised into a tree of sorted Maps that cbor-x then wrote: two passes and a copy of every
+ * map, the larger part of encoding a message.) The tests compare it byte for byte with an
+ * independent reference encoder written from RFC 8949 (cbor-encoder.test.ts).
  */
 
 export type EncodableKey = number | string;
@@ -29,38 +28,235 @@ export interface EncodableObject {
   readonly [key: string]: Encodable | undefined;
 }
 
-/** What reaches cbor-x: every value has exactly one encoding under ENCODER_OPTIONS. */
-type Normalised = number | bigint | string | boolean | null | Uint8Array | Normalised[] | Map<number | bigint | string, Normalised>;
-
-const ENCODER_OPTIONS: Options & { useTag259ForMaps: boolean } = {
-  // No tag 105 record definitions: objects would otherwise become cbor-x "records".
-  useRecords: false,
-  // With useRecords:false cbor-x defaults this to true, and then tags every Map with 259.
-  mapsAsObjects: false,
-  useTag259ForMaps: false,
-  // Shortest map header for plain objects instead of a fixed map16 (0xb9); we only pass Maps anyway.
-  variableMapSize: true,
-  // Non-integral numbers always as float64 (0xfb), never float16/32.
-  useFloat32: FLOAT32_OPTIONS.NEVER,
-  alwaysUseFloat: false,
-  // Uint8Array as a plain bstr: without this cbor-x wraps it in tag 64 under Node.
-  tagUint8Array: false,
-  // No tag 51 packed strings, no tag 28/29 shared references, no string bundles, no tag 55799.
-  pack: false,
-  structuredClone: false,
-  bundleStrings: false,
-  useSelfDescribedHeader: false,
-  useToJSON: false,
-  largeBigIntToFloat: false,
-};
-
-/** One reusable instance: cbor-x keeps its output buffer between calls. */
-const cborX = new Encoder(ENCODER_OPTIONS);
-
 const SMALLEST_UINT64 = 0x1_0000_0000;
-const SMALLEST_NEGATIVE_INT32 = -0x1_0000_0000;
 // With the u flag a well-formed surrogate pair is one code point, so only lone surrogates match.
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Below this depth cycles are not looked for: a cycle always gets deeper than that. */
+const CYCLE_CHECK_DEPTH = 32;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Writes CBOR items into a growing buffer, reused from one message to the next. `take()` returns
+ * a fresh copy of what was written and starts over.
+ */
+export class CborWriter {
+  private buf = new Uint8Array(8192);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+  private readonly stack: object[] = [];
+
+  /** A copy of the bytes written (owned by the caller); the writer starts over. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
+    this.pos = 0;
+    this.stack.length = 0;
+    return out;
+  }
+
+  /** Forgets what was written (after an error). */
+  reset(): void {
+    this.pos = 0;
+    this.stack.length = 0;
+  }
+
+  /** A head: major type and argument in shortest form (RFC 8949 3). */
+  head(major: number, argument: number): void {
+    this.ensure(9);
+    const m = major << 5;
+    const buf = this.buf;
+    if (argument < 24) {
+      buf[this.pos++] = m | argument;
+    } else if (argument < 0x100) {
+      buf[this.pos++] = m | 24;
+      buf[this.pos++] = argument;
+    } else if (argument < 0x10000) {
+      buf[this.pos++] = m | 25;
+      buf[this.pos++] = argument >>> 8;
+      buf[this.pos++] = argument & 0xff;
+    } else if (argument < SMALLEST_UINT64) {
+      buf[this.pos++] = m | 26;
+      this.view.setUint32(this.pos, argument);
+      this.pos += 4;
+    } else {
+      buf[this.pos++] = m | 27;
+      this.view.setUint32(this.pos, Math.floor(argument / SMALLEST_UINT64));
+      this.view.setUint32(this.pos + 4, argument % SMALLEST_UINT64);
+      this.pos += 8;
+    }
+  }
+
+  number(value: number): void {
+    if (!Number.isFinite(value)) throw new RangeError(`cannot encode ${value}: not in the CBOR data model of wire-format.md`);
+    if (!Number.isInteger(value)) {
+      this.ensure(9);
+      this.buf[this.pos++] = 0xfb;
+      this.view.setFloat64(this.pos, value);
+      this.pos += 8;
+      return;
+    }
+    if (!Number.isSafeInteger(value)) throw new RangeError(`cannot encode ${value}: integral numbers must be within ±(2^53-1)`);
+    // -0 is the integer 0.
+    if (value >= 0) this.head(0, value + 0);
+    else this.head(1, -1 - value);
+  }
+
+  text(value: string): void {
+    const length = value.length;
+    // ASCII (the usual case) is one byte per code unit: written as it is scanned.
+    this.ensure(9 + length);
+    const start = this.pos;
+    this.head(3, length);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x80) {
+        this.pos = start;
+        this.nonAsciiText(value);
+        return;
+      }
+      buf[pos++] = unit;
+    }
+    this.pos = pos;
+  }
+
+  /** A byte string given as hex text already checked to be an even run of hex digits (codec.ts). */
+  hexBytes(hex: string): void {
+    const length = hex.length >>> 1;
+    this.head(2, length);
+    this.ensure(length);
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) buf[this.pos++] = (hexValue(hex.charCodeAt(2 * i)) << 4) | hexValue(hex.charCodeAt(2 * i + 1));
+  }
+
+  bytes(value: Uint8Array): void {
+    this.head(2, value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** Any Encodable value (caller bugs throw RangeError or TypeError, see encodeCbor). */
+  value(value: unknown): void {
+    switch (typeof value) {
+      case 'number':
+        this.number(value);
+        return;
+      case 'string':
+        this.text(value);
+        return;
+      case 'boolean':
+        this.ensure(1);
+        this.buf[this.pos++] = value ? 0xf5 : 0xf4;
+        return;
+      case 'object':
+        break;
+      default:
+        throw new TypeError(`cannot encode a value of type ${typeof value}`);
+    }
+    if (value === null) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0xf6;
+      return;
+    }
+    // Buffer and other Uint8Array subclasses are plain bstr too.
+    if (value instanceof Uint8Array) {
+      this.bytes(value);
+      return;
+    }
+    const stack = this.stack;
+    if (stack.length >= CYCLE_CHECK_DEPTH && stack.includes(value)) throw new TypeError('cannot encode a cyclic structure');
+    stack.push(value);
+    if (Array.isArray(value)) {
+      const items = value as readonly unknown[];
+      this.head(4, items.length);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (item === undefined) throw new TypeError(`cannot encode undefined (array index ${i})`);
+        this.value(item);
+      }
+    } else if (value instanceof Map) {
+      this.map(value as Map<unknown, unknown>);
+    } else {
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new TypeError(`cannot encode an instance of ${describeClass(value)}`);
+      this.object(value as Record<string, unknown>);
+    }
+    stack.pop();
+  }
+
+  /** A plain object: a text-keyed map without its `undefined` properties. */
+  private object(value: Record<string, unknown>): void {
+    const keys = Object.keys(value);
+    let count = 0;
+    let ascii = true;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (value[key] === undefined) continue;
+      keys[count++] = key;
+      if (ascii && !isAscii(key)) ascii = false;
+    }
+    keys.length = count;
+    if (ascii) sortAsciiKeys(keys);
+    else keys.sort(compareTextKeys);
+    this.head(5, count);
+    for (let i = 0; i < count; i++) {
+      const key = keys[i] as string;
+      this.text(key);
+      this.value(value[key]);
+    }
+  }
+
+  /** A Map: keys are safe integers or text, in RFC 8949 4.2.1 order. */
+  private map(value: Map<unknown, unknown>): void {
+    const entries: SortableEntry[] = [];
+    for (const [key, item] of value) {
+      if (item === undefined) throw new TypeError(`cannot encode undefined (map key ${String(key)})`);
+      if (typeof key === 'string') {
+        if (LONE_SURROGATE.test(key)) throw new RangeError('cannot encode text with a lone surrogate (not valid UTF-8)');
+        const length = utf8Length(key);
+        entries.push({ key, encodedLength: headLength(length) + length, major: 3, argument: 0, value: item });
+      } else if (typeof key === 'number') {
+        if (!Number.isSafeInteger(key)) throw new RangeError(`cannot encode map key ${key}: keys are safe integers or text`);
+        const argument = key >= 0 ? key + 0 : -1 - key;
+        entries.push({ key, encodedLength: headLength(argument), major: key >= 0 ? 0 : 1, argument, value: item });
+      } else {
+        throw new TypeError(`cannot encode a map key of type ${typeof key}`);
+      }
+    }
+    entries.sort(compareEntries);
+    this.head(5, entries.length);
+    for (const entry of entries) {
+      if (typeof entry.key === 'string') this.text(entry.key);
+      else this.number(entry.key);
+      this.value(entry.value);
+    }
+  }
+
+  private nonAsciiText(value: string): void {
+    // cbor-x and TextEncoder would write a lone surrogate as U+FFFD, which is other data.
+    if (LONE_SURROGATE.test(value)) throw new RangeError('cannot encode text with a lone surrogate (not valid UTF-8)');
+    const length = utf8Length(value);
+    this.head(3, length);
+    this.ensure(length);
+    utf8.encodeInto(value, this.buf.subarray(this.pos, this.pos + length));
+    this.pos += length;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+/** One reusable writer: encodeCbor is synchronous, so calls never interleave. */
+const writer = new CborWriter();
 
 /**
  * Encodes `value` in the deterministic form of wire-format.md section 2 and returns a fresh
@@ -69,67 +265,57 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * TypeError for values that are not Encodable (undefined, functions, class instances, cycles).
  */
 export function encodeCbor(value: Encodable): Uint8Array {
-  const encoded = cborX.encode(normalise(value, new Set()));
-  // cbor-x returns a view into its shared, reused buffer: copy it into an array we own.
-  return new Uint8Array(encoded);
-}
-
-function normalise(value: unknown, ancestors: Set<object>): Normalised {
-  switch (typeof value) {
-    case 'number':
-      return normaliseNumber(value);
-    case 'string':
-      return checkText(value);
-    case 'boolean':
-      return value;
-    case 'object':
-      break;
-    default:
-      throw new TypeError(`cannot encode a value of type ${typeof value}`);
+  try {
+    writer.value(value);
+  } catch (error) {
+    writer.reset();
+    throw error;
   }
-  if (value === null) return null;
-  // Buffer and other Uint8Array subclasses are written by cbor-x as plain bstr too.
-  if (value instanceof Uint8Array) return value;
-  if (ancestors.has(value)) throw new TypeError('cannot encode a cyclic structure');
-  ancestors.add(value);
-  let result: Normalised;
-  if (Array.isArray(value)) {
-    const items: Normalised[] = [];
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (item === undefined) throw new TypeError(`cannot encode undefined (array index ${i})`);
-      items.push(normalise(item, ancestors));
-    }
-    result = items;
-  } else if (value instanceof Map) {
-    result = normaliseMap(value, false, ancestors);
-  } else {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError(`cannot encode an instance of ${describeClass(value)}`);
-    }
-    result = normaliseMap(Object.entries(value), true, ancestors);
+  return writer.take();
+}
+
+/** The shared writer, for encoders that write some items themselves (codec.ts); same rules. */
+export function withCborWriter(write: (w: CborWriter) => void): Uint8Array {
+  try {
+    write(writer);
+  } catch (error) {
+    writer.reset();
+    throw error;
   }
-  ancestors.delete(value);
-  return result;
+  return writer.take();
 }
 
-/** Integral numbers as integers (shortest form), everything else as float64. */
-function normaliseNumber(value: number): number | bigint {
-  if (!Number.isFinite(value)) throw new RangeError(`cannot encode ${value}: not in the CBOR data model of wire-format.md`);
-  if (!Number.isInteger(value)) return value;
-  if (!Number.isSafeInteger(value)) throw new RangeError(`cannot encode ${value}: integral numbers must be within ±(2^53-1)`);
-  if (value === 0) return 0; // -0 is the integer 0
-  // cbor-x writes integers outside [-2^32, 2^32) as float64; BigInt makes it write 0x1b / 0x3b,
-  // which for those magnitudes is the shortest form.
-  if (value >= SMALLEST_UINT64 || value < SMALLEST_NEGATIVE_INT32) return BigInt(value);
-  return value;
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
-function checkText(text: string): string {
-  // cbor-x would write a lone surrogate as invalid UTF-8 (or as U+FFFD), which no decoder accepts back.
-  if (LONE_SURROGATE.test(text)) throw new RangeError('cannot encode text with a lone surrogate (not valid UTF-8)');
-  return text;
+/**
+ * Sorts ASCII keys in encoded order, which for them is (length, then code units). An insertion
+ * sort in place: objects have a handful of keys, and this is the hot path of encoding.
+ */
+function sortAsciiKeys(keys: string[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0) {
+      const other = keys[j] as string;
+      if (other.length < key.length || (other.length === key.length && other < key)) break;
+      keys[j + 1] = other;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
+/** 0..15 for a hex digit of either case. */
+function hexValue(unit: number): number {
+  return unit <= 0x39 ? unit - 0x30 : (unit | 0x20) - 0x57;
+}
+
+/** Text keys in encoded order: UTF-8 length (the head grows with it), then code points. */
+function compareTextKeys(a: string, b: string): number {
+  return utf8Length(a) - utf8Length(b) || compareCodePoints(a, b);
 }
 
 /**
@@ -139,41 +325,19 @@ function checkText(text: string): string {
  * encoded length and major type this is exactly the bytewise order of the encodings.
  */
 interface SortableEntry {
-  readonly key: number | bigint | string;
+  readonly key: number | string;
   readonly encodedLength: number;
   readonly major: number;
   readonly argument: number;
-  readonly text: string;
   readonly value: unknown;
 }
 
-/** A Map whose insertion order is the RFC 8949 4.2.1 order of the encoded keys. */
-function normaliseMap(entries: Iterable<[unknown, unknown]>, omitUndefined: boolean, ancestors: Set<object>): Map<number | bigint | string, Normalised> {
-  const sortable: SortableEntry[] = [];
-  for (const [key, value] of entries) {
-    if (value === undefined) {
-      if (omitUndefined) continue;
-      throw new TypeError(`cannot encode undefined (map key ${String(key)})`);
-    }
-    if (typeof key === 'string') {
-      const length = utf8Length(checkText(key));
-      sortable.push({ key, encodedLength: headLength(length) + length, major: 3, argument: 0, text: key, value });
-    } else if (typeof key === 'number') {
-      if (!Number.isSafeInteger(key)) throw new RangeError(`cannot encode map key ${key}: keys are safe integers or text`);
-      const argument = key >= 0 ? key + 0 : -1 - key;
-      sortable.push({ key: normaliseNumber(key), encodedLength: headLength(argument), major: key >= 0 ? 0 : 1, argument, text: '', value });
-    } else {
-      throw new TypeError(`cannot encode a map key of type ${typeof key}`);
-    }
-  }
-  sortable.sort(compareEntries);
-  const map = new Map<number | bigint | string, Normalised>();
-  for (const entry of sortable) map.set(entry.key, normalise(entry.value, ancestors));
-  return map;
-}
-
 function compareEntries(a: SortableEntry, b: SortableEntry): number {
-  return a.encodedLength - b.encodedLength || a.major - b.major || (a.major === 3 ? compareCodePoints(a.text, b.text) : a.argument - b.argument);
+  return (
+    a.encodedLength - b.encodedLength ||
+    a.major - b.major ||
+    (a.major === 3 ? compareCodePoints(a.key as string, b.key as string) : a.argument - b.argument)
+  );
 }
 
 /** Bytes taken by a head with this argument (RFC 8949 3: 1, 2, 3, 5 or 9). */

@@ -208,7 +208,7 @@ function readEnum<T extends string>(r: SchemaReader, value: unknown, path: strin
 // ---------------------------------------------------------------------------------------------
 // Clauses (RFC 7297 section 3, shapes of cpp-model.md).
 
-function closedMap(r: SchemaReader, value: unknown, path: string, keys: readonly string[]): Map<string, unknown> {
+function closedMap(r: SchemaReader, value: unknown, path: string, keys: readonly string[]): ReadonlyMap<string, unknown> {
   const map = r.map(value, path);
   r.onlyKeys(map, keys, path, UNKNOWN_KEY);
   return map;

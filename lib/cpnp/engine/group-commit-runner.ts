@@ -13,7 +13,12 @@
  * - groups are committed and sent in order, so a message never overtakes an earlier one;
  * - ONE timer is armed at core.nextDue().
  * Issue 8: with one commit per input the provider was bound by fsync latency; grouped, one fsync
- * covers every cycle in flight.
+ * covers every cycle in flight. With `maxCommitsInFlight` > 1 the next group's commit is started
+ * (planned, handed to the writer) while the previous one is still being written, so that
+ * neither the event loop nor the writer waits for the other; the store must then write commits
+ * in the order they were started and fail every commit started on top of a failed one (the
+ * provider store does: store.ts). Sends still wait for their own group's commit and for the
+ * previous group's sends.
  */
 import type { Clock } from '../clock';
 import type { MessageTransport } from '../transport/transport';
@@ -35,6 +40,8 @@ export interface GroupCommitRunnerOptions<C extends EngineCore> {
   defer?: (fn: () => void) => void;
   /** See DEFAULT_SLICE_MS. */
   sliceMs?: number;
+  /** How many groups may be committing at once (default 1: the next group waits). */
+  maxCommitsInFlight?: number;
   /**
    * Whether an output has anything to commit or send. The default looks at its sends and
    * events; a core whose outputs carry more (the provider's messages to partners, 8.8) must
@@ -73,7 +80,11 @@ export class GroupCommitRunner<C extends EngineCore> {
   private inboxHead = 0;
   private readonly sliceMs: number;
   private scheduled = false;
-  private committing = false;
+  /** Groups whose commit was started and whose messages have not been handed to the transport yet. */
+  private committing = 0;
+  private readonly maxCommitsInFlight: number;
+  /** Resolves once the last group started has handed its messages to the transport (send order). */
+  private sendTail: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
   private handle: unknown;
   private armed = false;
@@ -88,6 +99,7 @@ export class GroupCommitRunner<C extends EngineCore> {
     this.timers = options.timers ?? realTimers;
     this.defer = options.defer ?? ((fn) => setImmediate(fn));
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+    this.maxCommitsInFlight = Math.max(1, options.maxCommitsInFlight ?? 1);
   }
 
   get running(): boolean {
@@ -131,7 +143,7 @@ export class GroupCommitRunner<C extends EngineCore> {
   }
 
   private isIdle(): boolean {
-    return this.inboxHead >= this.inbox.length && this.pending.length === 0 && !this.committing && !this.scheduled;
+    return this.inboxHead >= this.inbox.length && this.pending.length === 0 && this.committing === 0 && !this.scheduled;
   }
 
   private handle_(produce: () => EngineOutput, done: (() => void) | undefined, fail?: (error: unknown) => void): void {
@@ -173,47 +185,69 @@ export class GroupCommitRunner<C extends EngineCore> {
     if (this.inboxHead < this.inbox.length) this.schedule();
   }
 
-  private async flush(): Promise<void> {
-    if (this.committing) return;
+  private flush(): void {
+    if (this.committing >= this.maxCommitsInFlight) return;
     const group = this.pending;
     this.pending = [];
     if (group.length === 0) {
       this.settleIdle();
       return;
     }
-    this.committing = true;
+    this.committing++;
     const outputs = group.map((p) => p.output).filter(this.options.carries ?? carriesSendsOrEvents);
-    let committed = true;
-    if (outputs.length > 0 && this.options.commit) {
+    // Started now, synchronously: the store plans the group from the state it has reached.
+    const commit = this.options.commit;
+    let committed: Promise<unknown> = Promise.resolve();
+    if (outputs.length > 0 && commit !== undefined) {
       this.largestGroup = Math.max(this.largestGroup, outputs.length);
       try {
-        await this.options.commit(outputs);
+        committed = Promise.resolve(commit(outputs));
       } catch (error) {
-        committed = false;
-        for (const o of outputs) this.emitAll(o.events);
-        const unsent = outputs.reduce((n, o) => n + o.sends.length, 0);
-        this.report('error', 'beforeSend-failed', error, `${unsent} message(s) not sent`);
+        committed = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
+    const previous = this.sendTail;
+    const started = this.sendAfter(committed, previous, outputs);
+    this.sendTail = started.then(() => undefined);
+    void started.then(async (sending) => {
+      this.committing--;
+      if (this.pending.length > 0) this.schedule();
+      await Promise.all(sending);
+      for (const p of group) p.done?.();
+      this.settleIdle();
+    });
+  }
+
+  /** Once `committed` resolved and the previous group's messages left, emits and sends these outputs. */
+  private async sendAfter(committed: Promise<unknown>, previous: Promise<void>, outputs: EngineOutput[]): Promise<Promise<void>[]> {
+    let ok = true;
+    let failure: unknown;
+    try {
+      await committed;
+    } catch (error) {
+      ok = false;
+      failure = error;
+    }
+    await previous;
     const sending: Promise<void>[] = [];
-    if (committed) {
-      for (const o of outputs) {
-        this.emitAll(o.events);
-        // Started in order, without waiting for each: the socket keeps their order.
-        for (const send of o.sends) {
-          sending.push(
-            this.options.transport.send(send.to, send.bytes).catch((error: unknown) => {
-              this.report('send-error', 'transport-send', error, undefined, send.to);
-            }),
-          );
-        }
+    if (!ok) {
+      for (const o of outputs) this.emitAll(o.events);
+      const unsent = outputs.reduce((n, o) => n + o.sends.length, 0);
+      this.report('error', 'beforeSend-failed', failure, `${unsent} message(s) not sent`);
+      return sending;
+    }
+    for (const o of outputs) {
+      this.emitAll(o.events);
+      // Started in order, without waiting for each: the socket keeps their order.
+      for (const send of o.sends) {
+        sending.push(
+          this.options.transport.send(send.to, send.bytes).catch((error: unknown) => {
+            this.report('send-error', 'transport-send', error, undefined, send.to);
+          }),
+        );
       }
     }
-    this.committing = false;
-    if (this.pending.length > 0) this.schedule();
-    await Promise.all(sending);
-    for (const p of group) p.done?.();
-    this.settleIdle();
+    return sending;
   }
 
   private settleIdle(): void {

@@ -399,6 +399,11 @@ function isRequest(method: MethodCode): boolean {
 
 export class ServerEngine implements EngineCore {
   readonly config: ServerEngineConfig;
+  /**
+   * The message `receive` decoded last (undefined when it could not be decoded), so that a
+   * caller logging the datagram (the provider store's digest rows) need not decode it again.
+   */
+  lastReceived: { readonly bytes: Uint8Array; readonly message: CpnpMessage } | undefined;
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly decider: ServerDecider;
@@ -500,6 +505,7 @@ export class ServerEngine implements EngineCore {
     this.fireDue(work);
     const peer = this.peerOf(inbound);
     const decoded = decodeMessage(inbound.bytes);
+    this.lastReceived = decoded.ok ? { bytes: inbound.bytes, message: decoded.message } : undefined;
     if (!decoded.ok) {
       this.undecodable(inbound, peer, decoded.error, work);
       this.indexTimers();
