@@ -191,7 +191,7 @@ test('provider registry, provider validation and notifications', async ({ browse
   const staff = await pageAs(browser, 'staff');
   await staff.goto('/provider-queue');
   await expect(staff.getByRole('heading', { level: 1, name: 'Provider validation' })).toBeVisible();
-  await expect(staff.getByRole('heading', { name: 'Checkpoint Telecom' })).toBeVisible({ timeout: NEGOTIATION });
+  await expect(staff.getByRole('heading', { name: 'Checkpoint Telecom' })).toBeVisible(NEGOTIATION);
   await sweep(staff, 'provider-queue');
   await staff.context().close();
 });

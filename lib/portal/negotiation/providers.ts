@@ -123,14 +123,14 @@ export async function routeOf(row: ProviderRow, deps: RouteDeps): Promise<RouteR
       if (!row.pskIdentity || !(row.pskKeyEnc || row.pskKeyFile)) return bad('DTLS needs a PSK identity and key');
       const key = row.pskKeyEnc
         ? new Uint8Array(openSecret(deps.secretKey(), row.pskKeyEnc, PSK_PURPOSE))
-        : pskFromText(readFileSync(row.pskKeyFile ?? '', 'utf8'), row.pskIdentity);
+        : pskFromText(readFileSync(/*turbopackIgnore: true*/ row.pskKeyFile ?? '', 'utf8'), row.pskIdentity);
       return { ok: true, route: { ...base, transport: 'dtls', psk: { identity: row.pskIdentity, key } } };
     }
     if (row.transport === 'tls') {
       if (!row.tlsCaFile || !row.tlsCertFile || !row.tlsKeyEnc) return bad('TLS needs a CA file, a client certificate file and a private key');
       const tls = {
-        ca: readFileSync(row.tlsCaFile),
-        cert: readFileSync(row.tlsCertFile),
+        ca: readFileSync(/*turbopackIgnore: true*/ row.tlsCaFile),
+        cert: readFileSync(/*turbopackIgnore: true*/ row.tlsCertFile),
         key: openSecret(deps.secretKey(), row.tlsKeyEnc, TLS_KEY_PURPOSE),
         ...(resolved.serverName ? { serverName: resolved.serverName } : {}),
       };

@@ -80,7 +80,7 @@ export function secretKeyFromEnv(env: Record<string, string | undefined> = proce
   if (!file) throw new SecretKeyError('missing', 'no portal secret key: set PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(/*turbopackIgnore: true*/ file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new SecretKeyError('unreadable', `PORTAL_SECRET_KEY_FILE ${file} cannot be read (${code})`);
