@@ -35,6 +35,7 @@ const OPEN_ORDERS = Number(process.env.PORTAL_HOST_BENCH_OPEN ?? 1000);
 const USERS = Number(process.env.PORTAL_HOST_BENCH_USERS ?? 50);
 const WAVE = Number(process.env.PORTAL_HOST_BENCH_WAVE ?? 100);
 const ROUNDS = Number(process.env.PORTAL_HOST_BENCH_ROUNDS ?? 4);
+const WAVE_WAIT_MS = Number(process.env.PORTAL_HOST_BENCH_WAIT ?? 60_000);
 
 const gc = (): void => {
   globalThis.gc?.();
@@ -134,7 +135,7 @@ try {
     await Promise.all(Array.from({ length: Math.min(WAVE, OPEN_ORDERS - i) }, (_, j) => placeApprovedOrder(w, [providerIds[(i + j) % 2] ?? ''], { title: `open ${i + j}` })));
     host.wake();
     const target = settledBefore + Math.min(i + WAVE, OPEN_ORDERS);
-    await waitUntil(`wave ${i / WAVE + 1}`, async () => ((await db.negotiation.count({ where: { clientState: { in: settledStates } } })) >= target ? true : undefined), 60_000).catch(async (error: Error) => {
+    await waitUntil(`wave ${i / WAVE + 1}`, async () => ((await db.negotiation.count({ where: { clientState: { in: settledStates } } })) >= target ? true : undefined), WAVE_WAIT_MS).catch(async (error: Error) => {
       const states = await db.negotiation.groupBy({ by: ['clientState', 'reachability'], _count: true });
       throw new Error(`${error.message}: ${JSON.stringify(states)}`);
     });
