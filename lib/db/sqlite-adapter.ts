@@ -123,7 +123,7 @@ class SerializedConnection implements SqlDriverAdapter {
     let tx: Transaction;
     try {
       // Yield (when the turn's budget is spent) while holding the lock: callers keep their FIFO
-      // order, and the transaction's own statements then run in one short stretch.
+      // order.
       await this.#budget?.pause();
       tx = await this.#inner.startTransaction(isolationLevel);
     } catch (error) {
@@ -141,8 +141,15 @@ class SerializedConnection implements SqlDriverAdapter {
       provider: tx.provider,
       adapterName: tx.adapterName,
       options: tx.options,
-      queryRaw: (query) => tx.queryRaw(query),
-      executeRaw: (query) => tx.executeRaw(query),
+      // A long transaction (restoring 1,000 orders) yields too: the lock is ours meanwhile.
+      queryRaw: async (query) => {
+        await this.#budget?.pause();
+        return tx.queryRaw(query);
+      },
+      executeRaw: async (query) => {
+        await this.#budget?.pause();
+        return tx.executeRaw(query);
+      },
       commit: () => end(() => tx.commit()),
       rollback: () => end(() => tx.rollback()),
       ...(tx.createSavepoint ? { createSavepoint: tx.createSavepoint.bind(tx) } : {}),
