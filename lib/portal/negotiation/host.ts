@@ -176,6 +176,8 @@ export class NegotiationHost {
   /** Commit failures per intent: after three the intent is refused instead of retried forever. */
   private readonly attempts = new Map<string, number>();
   private readonly window: SendWindow;
+  /** Orders known to have a single negotiation: no group to select for (saves a query per step). */
+  private readonly solo = new Set<string>();
 
   constructor(options: NegotiationHostOptions) {
     this.options = options;
@@ -474,6 +476,7 @@ export class NegotiationHost {
       },
     });
     if (!order) return this.finishIntent(intent, { status: 'refused', code: 'unknown-order', message: 'the order no longer exists' });
+    if (order.negotiations.length === 1) this.solo.add(order.id);
     const actor = userActor(intent.actorId);
     const options = fromJson<NegotiationOptions>(order.options, {});
     const target = order.negotiations.find((n) => n.id === intent.negotiationId);
@@ -758,8 +761,8 @@ export class NegotiationHost {
     for (const rec of orders) freed = this.window.track(endpointKey(rec.server), rec.customerOrderId, awaitsAnswer(rec)) || freed;
     if (freed) this.wake();
     // A group's selection rule may pick an offer now (after the commit: it queues an intent).
-    for (const orderId of new Set(offered.map((o) => o.orderId))) void this.selectForGroup(orderId).catch((error) => this.logger.warn(`group ${orderId}: ${errorText(error)}`));
-    for (const orderId of touched) if (!offered.some((o) => o.orderId === orderId)) void this.selectForGroup(orderId).catch(() => undefined);
+    for (const orderId of new Set(offered.map((o) => o.orderId))) if (!this.solo.has(orderId)) void this.selectForGroup(orderId).catch((error) => this.logger.warn(`group ${orderId}: ${errorText(error)}`));
+    for (const orderId of touched) if (!this.solo.has(orderId) && !offered.some((o) => o.orderId === orderId)) void this.selectForGroup(orderId).catch(() => undefined);
   }
 
   /** The order's aggregate state from its negotiations (aggregate.ts), with its own history row. */
