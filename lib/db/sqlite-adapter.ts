@@ -5,6 +5,7 @@
  * out of other code's open transaction (SerializedConnection below).
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { TurnBudget } from './turn-budget';
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -26,6 +27,13 @@ export interface SqliteOptions {
   /** How long a connection waits for another one's write lock before failing (ms). */
   busyTimeoutMs?: number;
   synchronous?: SqliteSynchronous;
+  /**
+   * Yield to the event loop before a statement or transaction once the current turn has spent
+   * this many ms (turn-budget.ts): better-sqlite3 is synchronous, so a chain of awaited queries
+   * otherwise never lets I/O and timers run. Off by default; the portal's engine host shares
+   * its loop with sockets and pages and turns it on (lib/portal/db/client.ts).
+   */
+  turnBudgetMs?: number;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -87,17 +95,25 @@ class SerializedConnection implements SqlDriverAdapter {
   readonly adapterName;
   readonly #inner: SqlDriverAdapter;
   readonly #lock = new ConnectionLock();
+  readonly #budget: TurnBudget | undefined;
 
-  constructor(inner: SqlDriverAdapter) {
+  constructor(inner: SqlDriverAdapter, budget?: TurnBudget) {
     this.#inner = inner;
+    this.#budget = budget;
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
   }
   queryRaw(query: SqlQuery) {
-    return this.#lock.run(() => this.#inner.queryRaw(query));
+    return this.#lock.run(async () => {
+      await this.#budget?.pause();
+      return this.#inner.queryRaw(query);
+    });
   }
   executeRaw(query: SqlQuery) {
-    return this.#lock.run(() => this.#inner.executeRaw(query));
+    return this.#lock.run(async () => {
+      await this.#budget?.pause();
+      return this.#inner.executeRaw(query);
+    });
   }
   executeScript(script: string) {
     return this.#lock.run(() => this.#inner.executeScript(script));
@@ -106,6 +122,9 @@ class SerializedConnection implements SqlDriverAdapter {
     const release = await this.#lock.acquire();
     let tx: Transaction;
     try {
+      // Yield (when the turn's budget is spent) while holding the lock: callers keep their FIFO
+      // order.
+      await this.#budget?.pause();
       tx = await this.#inner.startTransaction(isolationLevel);
     } catch (error) {
       release();
@@ -122,8 +141,15 @@ class SerializedConnection implements SqlDriverAdapter {
       provider: tx.provider,
       adapterName: tx.adapterName,
       options: tx.options,
-      queryRaw: (query) => tx.queryRaw(query),
-      executeRaw: (query) => tx.executeRaw(query),
+      // A long transaction (restoring 1,000 orders) yields too: the lock is ours meanwhile.
+      queryRaw: async (query) => {
+        await this.#budget?.pause();
+        return tx.queryRaw(query);
+      },
+      executeRaw: async (query) => {
+        await this.#budget?.pause();
+        return tx.executeRaw(query);
+      },
       commit: () => end(() => tx.commit()),
       rollback: () => end(() => tx.rollback()),
       ...(tx.createSavepoint ? { createSavepoint: tx.createSavepoint.bind(tx) } : {}),
@@ -146,6 +172,7 @@ export class SqliteAdapterFactory implements SqlMigrationAwareDriverAdapterFacto
   readonly #inner: PrismaBetterSqlite3;
   readonly #pragmas: string;
   readonly #serialize: boolean;
+  readonly #budget: TurnBudget | undefined;
 
   /**
    * `file` is an absolute path or ':memory:'. `serialize: false` leaves connections bare, for a
@@ -158,6 +185,8 @@ export class SqliteAdapterFactory implements SqlMigrationAwareDriverAdapterFacto
     this.adapterName = this.#inner.adapterName;
     this.#pragmas = sqlitePragmas(options);
     this.#serialize = serialize;
+    // One budget per factory: every connection of the client shares the same event loop.
+    this.#budget = options.turnBudgetMs === undefined ? undefined : new TurnBudget({ budgetMs: options.turnBudgetMs });
   }
 
   async connect(): Promise<SqlDriverAdapter> {
@@ -168,7 +197,7 @@ export class SqliteAdapterFactory implements SqlMigrationAwareDriverAdapterFacto
       await adapter.dispose();
       throw error;
     }
-    return this.#serialize ? new SerializedConnection(adapter) : adapter;
+    return this.#serialize ? new SerializedConnection(adapter, this.#budget) : adapter;
   }
 
   /** An in-memory database: the scratch database where the schema engine replays migrations. */

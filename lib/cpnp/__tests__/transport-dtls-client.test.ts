@@ -334,6 +334,30 @@ describe('DtlsClientTransport logic (scripted connector, simulated time)', () =>
     assert.deepEqual(net.last.sent, [[3]]);
   });
 
+  it('reads what the socket holds before it presumes silence (a busy event loop is not a dead server)', async () => {
+    const { time, net, client } = setup([], { deadAfterMs: 1500 });
+    await client.send(SERVER, Uint8Array.of(1));
+    await time.advance(5000);
+    // The server's answer is already queued: it is delivered in the next I/O turn.
+    setImmediate(() => net.last.reply([9]));
+    await client.send(SERVER, Uint8Array.of(2));
+    assert.equal(net.requests.length, 1, 'the answer counted as life: no new handshake');
+    assert.deepEqual(net.last.sent, [[1], [2]]);
+  });
+
+  it('a message that expects no answer does not start the silence (expectsAnswer)', async () => {
+    const { time, net, client } = setup([], { deadAfterMs: 1500, expectsAnswer: (bytes) => bytes[0] !== 0xee });
+    await client.send(SERVER, Uint8Array.of(1));
+    net.last.reply([9]);
+    await client.send(SERVER, Uint8Array.of(0xee)); // e.g. PROCESSING after an OFFER
+    await time.advance(10_000);
+    await client.send(SERVER, Uint8Array.of(2));
+    assert.equal(net.requests.length, 1, 'no re-handshake after a quiet spell that followed an unanswerable message');
+    await time.advance(1500);
+    await client.send(SERVER, Uint8Array.of(3));
+    assert.equal(net.requests.length, 2, 'a request unanswered for deadAfterMs still re-handshakes');
+  });
+
   it('re-handshakes after idleTimeoutMs without traffic', async () => {
     const { time, net, client } = setup([], { idleTimeoutMs: 60_000 });
     await client.send(SERVER, Uint8Array.of(1));

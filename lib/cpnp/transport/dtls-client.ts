@@ -147,6 +147,12 @@ export interface DtlsClientOptions {
   /** Re-handshake from the previous local port (default true); see the file comment. */
   keepLocalPort?: boolean;
   /**
+   * Whether the server answers this message (default: every message). A message that expects
+   * no answer (a client's PROCESSING, ACK or FAIL) must not start the silence that presumes
+   * the association dead, or the next request after a quiet spell re-handshakes for nothing.
+   */
+  expectsAnswer?: (bytes: Uint8Array) => boolean;
+  /**
    * The local port of the first handshake with a server (default: an ephemeral one), or a
    * function choosing it per server (undefined: ephemeral). Each server has its own socket, so
    * two servers need two ports. If the port is taken, the handshake warns and binds a new one.
@@ -162,7 +168,9 @@ interface Live {
   readonly association: DtlsAssociation;
   lost: boolean;
   lastActivity: number;
-  /** When the oldest message sent since the last message received went out. */
+  /** When the last record was received from the server (or the handshake finished). */
+  lastReceived: number;
+  /** When the oldest message expecting an answer, sent since the last message received, went out. */
   unansweredSince: number | undefined;
 }
 
@@ -290,7 +298,7 @@ export class DtlsClientTransport implements MessageTransport {
       }
       const now = this.clock.now();
       live.lastActivity = now;
-      live.unansweredSince ??= now;
+      if (this.options.expectsAnswer?.(bytes) ?? true) live.unansweredSince ??= now;
       this.lastLocal = { ...live.association.local };
       return;
     }
@@ -346,19 +354,29 @@ export class DtlsClientTransport implements MessageTransport {
   private staleness(live: Live): string | undefined {
     if (live.lost) return 'lost';
     const now = this.clock.now();
-    if (live.unansweredSince !== undefined && now - live.unansweredSince >= this.deadAfterMs) {
+    // Dead only when a request went unanswered AND the server has sent nothing at all for
+    // deadAfterMs: any record counts as a sign of life, not only the answer to that request.
+    if (live.unansweredSince !== undefined && now - live.unansweredSince >= this.deadAfterMs && now - live.lastReceived >= this.deadAfterMs) {
       return `no answer for ${now - live.unansweredSince} ms`;
     }
     if (now - live.lastActivity >= this.idleTimeoutMs) return `idle for ${now - live.lastActivity} ms`;
     return undefined;
   }
 
-  private usable(peer: Peer): Promise<Live> {
+  private async usable(peer: Peer): Promise<Live> {
     if (peer.connecting) return peer.connecting;
-    const live = peer.current;
+    let live = peer.current;
+    if (live && live.unansweredSince !== undefined && this.staleness(live)?.startsWith('no answer')) {
+      // Silence may be ours: a process whose event loop was busy has not read its socket yet.
+      // Let pending I/O callbacks run (the server's records already queued are delivered and
+      // count as life) before giving up on the association.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (peer.connecting) return peer.connecting;
+      live = peer.current;
+    }
     if (live) {
       const stale = this.staleness(live);
-      if (stale === undefined) return Promise.resolve(live);
+      if (stale === undefined) return live;
       if (stale !== 'lost') this.logger.warn(`cpnp dtls: association with ${formatEndpoint(peer.remote)}: ${stale}; new handshake`);
       peer.current = undefined;
     }
@@ -366,7 +384,7 @@ export class DtlsClientTransport implements MessageTransport {
       if (peer.connecting === connecting) peer.connecting = undefined;
     });
     peer.connecting = connecting;
-    return connecting;
+    return await connecting;
   }
 
   private markLost(peer: Peer, live: Live, error: Error | undefined): void {
@@ -458,7 +476,7 @@ export class DtlsClientTransport implements MessageTransport {
             return;
           }
           const now = this.clock.now();
-          live = { association, lost: false, lastActivity: now, unansweredSince: undefined };
+          live = { association, lost: false, lastActivity: now, lastReceived: now, unansweredSince: undefined };
           const established = live;
           finish(() => resolve(established));
         },
@@ -483,6 +501,7 @@ export class DtlsClientTransport implements MessageTransport {
     if (this.closed) return;
     if (live) {
       live.lastActivity = this.clock.now();
+      live.lastReceived = live.lastActivity;
       live.unansweredSince = undefined;
     }
     // wire-format.md section 1: larger input is discarded; an empty record is no message.

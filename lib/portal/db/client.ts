@@ -26,9 +26,16 @@ export function portalDatabaseFile(env: NodeJS.ProcessEnv = process.env, cwd: st
   return target.file;
 }
 
+/**
+ * How long a chain of portal queries may hold the event loop before it yields (ms): the engine
+ * host, the pages and the server actions share one Node.js loop with the DTLS sockets, and
+ * better-sqlite3 never yields by itself (lib/db/turn-budget.ts; issue 9).
+ */
+export const PORTAL_DB_TURN_BUDGET_MS = 10;
+
 /** A new client on `file` (absolute path). The caller disconnects it. */
 export function openPortalDb(file: string, options: SqliteOptions = {}): PortalDbClient {
-  return new PrismaClient({ adapter: new SqliteAdapterFactory(file, options) });
+  return new PrismaClient({ adapter: new SqliteAdapterFactory(file, { turnBudgetMs: PORTAL_DB_TURN_BUDGET_MS, ...options }) });
 }
 
 const globalKey = Symbol.for('cpnp.portal.db');

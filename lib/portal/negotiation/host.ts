@@ -28,6 +28,7 @@ import { methodName } from '../../cpnp/method';
 import { cryptoRandom } from '../../cpnp/random';
 import type { TimerConfig } from '../../cpnp/timers';
 import { DtlsClientTransport, type DtlsRetryPolicy } from '../../cpnp/transport/dtls-client';
+import { clientMessageExpectsAnswer } from '../../cpnp/transport/expects-answer';
 import type { Endpoint, Inbound, MessageTransport } from '../../cpnp/transport/transport';
 import { TlsPerServerTransport } from '../../cpnp/transport/tls-per-server';
 import { UdpTransport } from '../../cpnp/transport/udp';
@@ -35,13 +36,15 @@ import type { Prisma, PortalDbClient } from '../db/client';
 import { fromJson } from '../db/json';
 import { ENGINE_ACTOR, isOneOf, ORDER_STATES, userActor, type IntentKind, type OrderState } from '../db/types';
 import { parseIntentPayload } from '../intents/payload';
-import { finishIntent, pendingIntents, type QueuedIntent } from '../intents/queue';
+import { finishIntent, type QueuedIntent } from '../intents/queue';
 import { notifyFromStep } from '../notifications/from-step';
 import { aggregateOrderState } from '../orders/aggregate';
 import { pickOffer, type GroupOffer } from './group';
+import { admissible, pendingIntentsAfter, type IntentCursor } from './intent-admission';
 import { needsRestore, projectRecord } from './projection';
 import { secretKeyFromEnv, type SecretKey } from '../secrets/secret-box';
 import { endpointKey, loadRoutes, revisionKey, type ProviderRoute, type RouteResult, type RouteTransport } from './providers';
+import { SendWindow, awaitsAnswer } from './send-window';
 import { notifyOrderChanged, onIntentQueued, onProvidersChanged } from './signal';
 
 type Tx = Prisma.TransactionClient;
@@ -64,6 +67,8 @@ export interface NegotiationHostOptions {
   label?: string;
   /** The portal secret key that opens sealed provider keys (default: PORTAL_SECRET_KEY[_FILE]). */
   secretKey?: () => SecretKey;
+  /** Requests in flight per provider before further intents wait (send-window.ts). Default 32. */
+  sendWindow?: number;
 }
 
 /** Commands a user's intent runs: their transitions are recorded with the user as actor. */
@@ -182,9 +187,13 @@ export class NegotiationHost {
   private live = false;
   /** Commit failures per intent: after three the intent is refused instead of retried forever. */
   private readonly attempts = new Map<string, number>();
+  private readonly window: SendWindow;
+  /** Orders known to have a single negotiation: no group to select for (saves a query per step). */
+  private readonly solo = new Set<string>();
 
   constructor(options: NegotiationHostOptions) {
     this.options = options;
+    this.window = new SendWindow(options.sendWindow);
     this.db = options.db;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? { info: (m) => console.log(`cpnp host: ${m}`), warn: (m) => console.warn(`cpnp host: ${m}`) };
@@ -325,6 +334,7 @@ export class NegotiationHost {
         // that silence for a dead association re-handshakes in a loop and loses its answers. 5 s
         // still lets the third retransmission (RETRANS_TIMER 2, 4, 8 s) go through a fresh one.
         deadAfterMs: 5000,
+        expectsAnswer: clientMessageExpectsAnswer,
         ...(this.options.dtlsRetry ? { retry: this.options.dtlsRetry } : {}),
         logger: { warn: (m: string) => this.logger.warn(m) },
       });
@@ -452,16 +462,35 @@ export class NegotiationHost {
 
   // --- the intent queue ------------------------------------------------------------------------
 
+  /** Applies pending intents oldest first, holding those whose providers' send windows are full
+   * (intent-admission.ts); an answer that frees a slot wakes the drain again. */
   private async drain(): Promise<void> {
+    const held = new Set<string>();
+    let cursor: IntentCursor | undefined;
+    let heldPages = 0;
     for (;;) {
       if (this.stopped) return;
-      const batch = await pendingIntents(this.db, 50);
+      const batch = await pendingIntentsAfter(this.db, cursor, 50);
       if (batch.length === 0) return;
       for (const intent of batch) {
         if (this.stopped) return;
-        await this.applyIntent(intent);
+        cursor = intent;
+        if (admissible(intent, this.window, (id) => this.windowKey(id), held)) await this.applyIntent(intent);
       }
+      // Held intents: stop when nothing can start, or after a few pages (the intents of an idle
+      // provider deeper in the queue wait for a later drain rather than every drain reading
+      // the whole queue).
+      if (held.size > 0 && (this.window.allFull(this.windowKeys()) || ++heldPages >= 4)) return;
     }
+  }
+
+  private windowKey(providerId: string): string | undefined {
+    const r = this.routes.get(providerId);
+    return r?.ok ? endpointKey(r.route.endpoint) : undefined;
+  }
+
+  private windowKeys(): string[] {
+    return [...this.routes.values()].flatMap((r) => (r.ok ? [endpointKey(r.route.endpoint)] : []));
   }
 
   /** Records an outcome without an engine step (bad payload, provider misconfigured...). */
@@ -504,6 +533,7 @@ export class NegotiationHost {
       },
     });
     if (!order) return this.finishIntent(intent, { status: 'refused', code: 'unknown-order', message: 'the order no longer exists' });
+    if (order.negotiations.length === 1) this.solo.add(order.id);
     const actor = userActor(intent.actorId);
     const options = fromJson<NegotiationOptions>(order.options, {});
     const target = order.negotiations.find((n) => n.id === intent.negotiationId);
@@ -798,9 +828,12 @@ export class NegotiationHost {
       for (const orderId of touched) await this.updateAggregate(tx, orderId, now);
     }, TX_OPTIONS);
     for (const orderId of touched) notifyOrderChanged(orderId);
+    let freed = false;
+    for (const rec of orders) freed = this.window.track(endpointKey(rec.server), rec.customerOrderId, awaitsAnswer(rec)) || freed;
+    if (freed) this.wake();
     // A group's selection rule may pick an offer now (after the commit: it queues an intent).
-    for (const orderId of new Set(offered.map((o) => o.orderId))) void this.selectForGroup(orderId).catch((error) => this.logger.warn(`group ${orderId}: ${errorText(error)}`));
-    for (const orderId of touched) if (!offered.some((o) => o.orderId === orderId)) void this.selectForGroup(orderId).catch(() => undefined);
+    for (const orderId of new Set(offered.map((o) => o.orderId))) if (!this.solo.has(orderId)) void this.selectForGroup(orderId).catch((error) => this.logger.warn(`group ${orderId}: ${errorText(error)}`));
+    for (const orderId of touched) if (!this.solo.has(orderId) && !offered.some((o) => o.orderId === orderId)) void this.selectForGroup(orderId).catch(() => undefined);
   }
 
   /** The order's aggregate state from its negotiations (aggregate.ts), with its own history row. */

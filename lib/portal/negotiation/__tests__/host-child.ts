@@ -13,6 +13,7 @@ const line = (event: string, message?: string): void => {
 const host = new NegotiationHost({
   db,
   pollMs: Number(process.env.HOST_POLL_MS ?? 100),
+  ...(process.env.HOST_SEND_WINDOW ? { sendWindow: Number(process.env.HOST_SEND_WINDOW) } : {}),
   logger: { info: (m) => line('info', m), warn: (m) => line('warn', m) },
 });
 await host.start();
