@@ -179,7 +179,7 @@ test('provider registry, provider validation and notifications', async ({ browse
   const admin = await pageAs(browser, 'admin');
   await admin.goto('/providers');
   await expect(admin.getByRole('heading', { level: 1, name: 'Providers' })).toBeVisible();
-  await expect(admin.getByText('Example Networks').first()).toBeVisible();
+  await expect(admin.getByText('Example Networks').filter({ visible: true }).first()).toBeVisible();
   await sweep(admin, 'providers');
   await admin.goto('/providers/new');
   await expect(admin.getByRole('heading', { level: 1, name: 'Add a provider' })).toBeVisible();
