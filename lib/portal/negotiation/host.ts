@@ -484,9 +484,10 @@ export class NegotiationHost {
     }
   }
 
+  /** The provider's current settings decide the window (routes are keyed per revision). */
   private windowKey(providerId: string): string | undefined {
-    const r = this.routes.get(providerId);
-    return r?.ok ? endpointKey(r.route.endpoint) : undefined;
+    const r = this.routeFor(providerId);
+    return r.ok ? endpointKey(r.route.endpoint) : undefined;
   }
 
   private windowKeys(): string[] {
