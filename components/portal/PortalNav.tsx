@@ -40,11 +40,12 @@ export function PortalNav({ user, organisation }: { user: SessionUser; organisat
           </ul>
         </nav>
         <div className="ml-auto flex items-center gap-3 text-sm">
-          <span>
+          {/* Two short lines rather than one long one: the admin's six links and this block fit one row. */}
+          <span className="flex flex-col text-right leading-tight">
             <span className="font-medium">{user.name || user.email}</span>
-            <span className="text-slate-600">
-              {' '}
-              · {ROLE_NAMES[user.role]}, {organisation}
+            <span className="text-xs text-slate-600">
+              <span className="sr-only"> · </span>
+              {ROLE_NAMES[user.role]}, {organisation}
             </span>
           </span>
           <NotificationBell />
