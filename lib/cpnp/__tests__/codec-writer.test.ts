@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { encodeCbor, withCborWriter, type Encodable } from '../cbor/encoder';
 import { CborDateTag, CborFloat } from '../cbor/values';
-import { encodeMessage } from '../codec';
+import { decodeMessage, encodeMessage } from '../codec';
 import { CpnpDecodeError } from '../errors';
 import { fromHex } from '../hex';
 import { FIELD_KEYS, FIELD_NAMES, MAX_MESSAGE_SIZE, type CpnpMessage } from '../message';
@@ -12,7 +12,6 @@ import { writeMessage } from '../message-writer';
 import { SchemaReader } from '../schema-reader';
 import { arbMessage } from './arbitrary-message';
 import { bytesToHex, hexToBytes, vectorSets } from './vectors';
-import { decodeMessage } from '../codec';
 
 /**
  * The one-pass validating writer (message-writer.ts) against the reference it replaces on the
@@ -142,7 +141,7 @@ describe('one-pass validating writer (message-writer.ts) against readMessage', (
       for (const v of set.valid) {
         const decoded = decodeMessage(hexToBytes(v.hex));
         assert.ok(decoded.ok, v.name);
-        assert.equal(onePass(decoded.message), v.hex, `${set.name}/${v.name}`);
+        assert.equal(onePass(decoded.message), v.hex, `${set.source}/${v.name}`);
       }
     }
   });
