@@ -1,8 +1,9 @@
 import { decodeCbor } from './cbor/decoder';
-import { withCborWriter } from './cbor/encoder';
+import { withCborWriter, type CborWriter } from './cbor/encoder';
 import { CpnpDecodeError } from './errors';
 import { FIELD_KEYS, FIELD_NAMES, MAX_MESSAGE_SIZE, type CpnpMessage } from './message';
 import { readMessage } from './message-schema';
+import { writeMessage } from './message-writer';
 import { SchemaReader } from './schema-reader';
 
 /**
@@ -60,27 +61,36 @@ const FIELDS_BY_KEY = [...FIELD_NAMES].sort((a, b) => FIELD_KEYS[a] - FIELD_KEYS
 
 /**
  * Encodes a message to its deterministic bytes (wire-format.md section 2). The message is
- * validated first, so this never emits something a conforming peer would reject; an invalid
- * message throws CpnpDecodeError naming the rule.
+ * validated as it is written (message-writer.ts, one pass), so this never emits something a
+ * conforming peer would reject; an invalid message throws CpnpDecodeError naming the rule.
  */
 export function encodeMessage(message: CpnpMessage): Uint8Array {
-  const checked = readMessage(message, jsonReader) as unknown as Record<string, unknown>;
-  // The wire map written directly: integer keys, txid and nonce as byte strings.
-  const bytes = withCborWriter((w) => {
-    let count = 0;
-    for (const name of FIELDS_BY_KEY) if (checked[name] !== undefined) count++;
-    w.head(5, count);
-    for (const name of FIELDS_BY_KEY) {
-      const value = checked[name];
-      if (value === undefined) continue;
-      w.head(0, FIELD_KEYS[name]);
-      // Checked by readMessage: 32 lowercase hex digits.
-      if (name === 'txid' || name === 'nonce') w.hexBytes(value as string);
-      else w.value(value);
-    }
-  });
+  let bytes: Uint8Array;
+  try {
+    bytes = withCborWriter(writeMessage, message);
+  } catch {
+    // Off the fast path (an invalid message, or a valid one in a form it does not take, such as
+    // a CborFloat number): the reader names the rule broken, or the checked copy is written.
+    bytes = withCborWriter(writeCheckedCopy, readMessage(message, jsonReader));
+  }
   if (bytes.length > MAX_MESSAGE_SIZE) {
     throw new CpnpDecodeError('size', '', `encoded message is ${bytes.length} bytes, MAX_MESSAGE_SIZE is ${MAX_MESSAGE_SIZE}`);
   }
   return bytes;
+}
+
+/** The typed copy readMessage returns, as the wire map: integer keys, txid and nonce as byte strings. */
+function writeCheckedCopy(w: CborWriter, message: CpnpMessage): void {
+  const checked = message as unknown as Record<string, unknown>;
+  let count = 0;
+  for (const name of FIELDS_BY_KEY) if (checked[name] !== undefined) count++;
+  w.head(5, count);
+  for (const name of FIELDS_BY_KEY) {
+    const value = checked[name];
+    if (value === undefined) continue;
+    w.head(0, FIELD_KEYS[name]);
+    // Checked by readMessage: 32 lowercase hex digits.
+    if (name === 'txid' || name === 'nonce') w.hexBytes(value as string);
+    else w.value(value);
+  }
 }

@@ -130,6 +130,30 @@ export class CborWriter {
     for (let i = 0; i < length; i++) buf[this.pos++] = (hexValue(hex.charCodeAt(2 * i)) << 4) | hexValue(hex.charCodeAt(2 * i + 1));
   }
 
+  /** Bytes already in CBOR form, e.g. a map key encoded once at load (cbor/fixed-keys.ts). */
+  raw(encoded: Uint8Array): void {
+    const length = encoded.length;
+    this.ensure(length);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < length; i++) buf[pos++] = encoded[i] as number;
+    this.pos = pos;
+  }
+
+  /**
+   * Starts a map of at most 23 entries whose count is known only once they are written: one
+   * head byte is reserved here and filled in by closeSmallMap with the position returned.
+   */
+  openSmallMap(): number {
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  closeSmallMap(at: number, count: number): void {
+    if (count > 23) throw new RangeError(`a small map holds at most 23 entries, got ${count}`);
+    this.buf[at] = 0xa0 | count;
+  }
+
   bytes(value: Uint8Array): void {
     this.head(2, value.length);
     this.ensure(value.length);
@@ -274,10 +298,13 @@ export function encodeCbor(value: Encodable): Uint8Array {
   return writer.take();
 }
 
-/** The shared writer, for encoders that write some items themselves (codec.ts); same rules. */
-export function withCborWriter(write: (w: CborWriter) => void): Uint8Array {
+/**
+ * The shared writer, for encoders that write some items themselves (codec.ts); same rules. `input`
+ * is handed to `write`, so callers need no closure per call.
+ */
+export function withCborWriter<T>(write: (w: CborWriter, input: T) => void, input: T): Uint8Array {
   try {
-    write(writer);
+    write(writer, input);
   } catch (error) {
     writer.reset();
     throw error;
