@@ -28,7 +28,6 @@ import { cpd, policyData } from './provider-harness';
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const CLIENT: Endpoint = { address: '192.0.2.10', port: 40000 };
 const SERVER: Endpoint = { address: '198.51.100.1', port: 8921 };
-const EMPTY: LoadedState = { orders: [], responseCache: { peers: [] }, activations: [] };
 const policy = policyFromData(policyData());
 
 function coreOf(loaded: LoadedState, clock: SimulatedClock, seed: number): { core: ProviderCore; view: StoreView } {
