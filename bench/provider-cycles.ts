@@ -140,6 +140,8 @@ interface ProbeSample {
   heapUsed: number;
   /** CPU time of the provider process so far (all threads), µs. */
   cpuUs: number;
+  /** Bytes written through write()/pwrite() so far (Linux: /proc/self/io wchar), null elsewhere. */
+  wchar: number | null;
 }
 
 class ProviderProcess {
@@ -387,6 +389,8 @@ interface CycleRow {
   cpuMsPerCycle: number;
   /** Provider CPU time over wall time: cores the provider kept busy. */
   cores: number;
+  /** Bytes the provider wrote (SQLite WAL and checkpoints) per completed cycle. */
+  bytesPerCycle: number;
 }
 
 /** Keeps `inFlight` cycles running for WARMUP_MS + MEASURE_MS; counts those completed in the window. */
@@ -432,6 +436,7 @@ async function cyclesBench(client: CycleClient, provider: ProviderProcess, trans
     rssMiB: sample.rss / 2 ** 20,
     cpuMsPerCycle: (sample.cpuUs - before.cpuUs) / 1000 / count,
     cores: (sample.cpuUs - before.cpuUs) / 1000 / elapsed,
+    bytesPerCycle: sample.wchar === null || before.wchar === null ? NaN : (sample.wchar - before.wchar) / count,
   };
 }
 
@@ -568,11 +573,11 @@ export async function runProviderBench(): Promise<void> {
     console.log('| raw UDP echo (separate process) | round trips/s | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|');
     for (const r of echoRows) console.log(`| ${r.inFlight} in flight | ${fmt(r.perSec)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
-    console.log('\n| transport | in flight | cycles/s | % of echo (64) | cycle p50 ms | cycle p99 ms | QUOTATION→OFFER p50 ms | event loop p99 / max ms | RSS MiB | provider CPU ms/cycle | provider cores busy |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('\n| transport | in flight | cycles/s | % of echo (64) | cycle p50 ms | cycle p99 ms | QUOTATION→OFFER p50 ms | event loop p99 / max ms | RSS MiB | provider CPU ms/cycle | provider cores busy | provider bytes written/cycle |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
-        `| ${r.transport} | ${r.inFlight} | ${fmt(r.perSec, 1)} | ${fmt((r.perSec / echo64) * 100, 2)} % | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.offerP50, 1)} | ${fmt(r.eldP99, 1)} / ${fmt(r.eldMax, 1)} | ${fmt(r.rssMiB)} | ${fmt(r.cpuMsPerCycle, 2)} | ${fmt(r.cores, 2)} |`,
+        `| ${r.transport} | ${r.inFlight} | ${fmt(r.perSec, 1)} | ${fmt((r.perSec / echo64) * 100, 2)} % | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.offerP50, 1)} | ${fmt(r.eldP99, 1)} / ${fmt(r.eldMax, 1)} | ${fmt(r.rssMiB)} | ${fmt(r.cpuMsPerCycle, 2)} | ${fmt(r.cores, 2)} | ${fmt(r.bytesPerCycle)} |`,
       );
     }
     if (open !== undefined) {

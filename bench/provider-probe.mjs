@@ -4,8 +4,8 @@
 // The delay is measured as the lateness of a 2 ms timer chain (how long a due timer waits).
 // `cpuUs` is the process's CPU time so far (all threads, the SQLite writer included): the bench
 // divides its growth by the cycles completed, a figure the machine's load moves much less than
-// a rate.
-import { writeFileSync } from 'node:fs';
+// a rate. `wchar` is the bytes written so far (per cycle: what the database writes).
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const file = process.env.BENCH_PROBE_FILE;
 if (file) {
@@ -27,7 +27,15 @@ if (file) {
     const sorted = delays.sort((a, b) => a - b);
     const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
     seq += 1;
-    writeFileSync(file, JSON.stringify({ seq, eld: { p50: at(50), p99: at(99), max: sorted[sorted.length - 1] ?? 0 }, rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system }));
+    // Bytes the process passed to write()/pwrite() so far (Linux /proc/self/io `wchar`): with the
+    // provider at `--log-level warn` that is SQLite (WAL appends and checkpoints), not UDP sends.
+    let wchar = null;
+    try {
+      wchar = Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+    } catch {
+      wchar = null;
+    }
+    writeFileSync(file, JSON.stringify({ seq, eld: { p50: at(50), p99: at(99), max: sorted[sorted.length - 1] ?? 0 }, rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system, wchar }));
     delays = [];
   });
 }

@@ -3,7 +3,7 @@ import { decodeMessage } from '../cpnp/codec';
 import type { EngineOutput } from '../cpnp/engine/output';
 import type { RateLimiterSnapshot } from '../cpnp/engine/rate-limit';
 import type { ResponseCacheSnapshot } from '../cpnp/engine/response-cache';
-import type { ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
+import type { HistoryEntry, ServerOrderRecord, ServerTransaction } from '../cpnp/engine/server-engine';
 import type { ServerState } from '../cpnp/fsm/states';
 import { toHex } from '../cpnp/hex';
 import { Method, methodName, type MethodCode, type MethodName } from '../cpnp/method';
@@ -27,11 +27,18 @@ import { prismaWriter, type StoreWriter, type WriteOp } from './store-writes';
  * so nothing reaches the wire about a state change that a crash could lose. What is written:
  *
  * - ProviderOrder: the engine's order record as JSON (`snapshot`, what restore reads) and its
- *   projections (state, CPDs, nonce, activation status...), rewritten only when they changed;
+ *   projections (state, CPDs, nonce, activation status...), rewritten only when they changed.
+ *   The record's `history` is not in that JSON (a StoredHistory instead: the entry count and the
+ *   retransmission timer's entries): the history is append-only and its state changes are
+ *   ProviderStateChange rows written once each, so a step does not rewrite every earlier entry
+ *   (issue 8, delta writes). Orders stored by an earlier version (whole history in `snapshot`)
+ *   keep that form;
  * - ProviderTransaction: one row per transaction, with the last answer's bytes (the 11.4 answer
  *   cache is rebuilt from them after a restart);
  * - ProviderStateChange: one row per new history entry of the order (the retransmission timer's
- *   self-transitions excepted), plus one per scheduled activation that fires;
+ *   self-transitions excepted: they are not state changes), plus one per scheduled activation that
+ *   fires (told apart by their `detail`, which history rows never have); restore rebuilds the
+ *   history from these rows and the snapshot's StoredHistory;
  * - ProviderMessage: SHA-256 digests of the message received and of every message sent;
  * - CapacityPool / CapacityReservation: a projection of the decision engine's capacity ledger
  *   (one row per order, pool and kind: held or committed);
@@ -186,6 +193,40 @@ export function answerCacheKey(peer: PeerTuple): string {
   return `${peer.transport} ${normalizeAddress(peer.clientAddress)}`;
 }
 
+/**
+ * What the `snapshot` column holds in place of the history (see the file comment): how many
+ * entries it has, and the retransmission timer's self-transitions (not rows) with their indexes.
+ */
+interface StoredHistory {
+  length: number;
+  timer?: [number, HistoryEntry][];
+}
+
+function isStoredHistory(value: unknown): value is StoredHistory {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Number.isInteger((value as StoredHistory).length);
+}
+
+/** A retransmission timer firing: in the history, but not a state change (no ProviderStateChange row). */
+function isTimerEntry(entry: HistoryEntry): boolean {
+  return entry.cause === 'retransmitTimeout' && entry.from === entry.to;
+}
+
+/** The history again: the timer's entries at their indexes, the order's rows (in insertion order) in the other places. */
+function mergeHistory(orderId: string, stored: StoredHistory, rows: readonly HistoryEntry[]): HistoryEntry[] {
+  const timer = stored.timer ?? [];
+  if (rows.length + timer.length !== stored.length) {
+    throw new Error(`order ${orderId}: ${rows.length} state-change rows and ${timer.length} timer entries for ${stored.length} history entries`);
+  }
+  const history: HistoryEntry[] = new Array<HistoryEntry>(stored.length);
+  for (const [i, entry] of timer) {
+    if (!Number.isInteger(i) || i < 0 || i >= history.length || history[i] !== undefined) throw new Error(`order ${orderId}: stored timer entry at ${i} is out of place`);
+    history[i] = entry;
+  }
+  let next = 0;
+  for (let i = 0; i < history.length; i++) if (history[i] === undefined) history[i] = rows[next++] as HistoryEntry;
+  return history;
+}
+
 /** A short fingerprint of a text already written (memos compare these, not whole snapshots). */
 function fingerprint(text: string): string {
   return `${text.length}:${createHash('sha1').update(text).digest('base64')}`;
@@ -302,6 +343,8 @@ export class ProviderStore {
   private readonly writer: StoreWriter;
   /** Per order: how many history entries are in ProviderStateChange. */
   private readonly historyMemo = new Map<string, number>();
+  /** Orders loaded with their whole history inside `snapshot` (an earlier version wrote them): they keep that form. */
+  private readonly legacyHistory = new Set<string>();
   /** Per order and transaction: the projection last written. */
   private readonly txMemo = new Map<string, string>();
   /** EngineState texts last written, per key (fingerprints). */
@@ -350,8 +393,10 @@ export class ProviderStore {
   /** Reads the committed state back, and primes the memos the next commits compare against. */
   async load(): Promise<LoadedState> {
     const prisma = this.db.prisma;
-    const [orderRows, stateRows, answerRows, reservationRows, activationRows] = await Promise.all([
+    const [orderRows, historyRows, stateRows, answerRows, reservationRows, activationRows] = await Promise.all([
       prisma.providerOrder.findMany({ select: { id: true, snapshot: true, activationStatus: true }, orderBy: { createdAt: 'asc' } }),
+      // In insertion order: each order's history entries in the order they were appended.
+      prisma.providerStateChange.findMany({ select: { orderId: true, from: true, to: true, cause: true, txid: true, at: true, detail: true }, orderBy: { id: 'asc' } }),
       prisma.engineState.findMany(),
       prisma.providerTransaction.findMany({
         where: { lastAnswerAt: { gte: new Date(this.clock.now() - this.ttlMs) } },
@@ -363,6 +408,20 @@ export class ProviderStore {
     const maxReservation = await prisma.capacityReservation.aggregate({ _max: { id: true } });
     this.nextReservationId = (maxReservation._max.id ?? 0) + 1;
 
+    const histories = new Map<string, HistoryEntry[]>();
+    for (const row of historyRows) {
+      if (row.detail !== null) continue; // a scheduled activation firing, not a history entry
+      const list = histories.get(row.orderId) ?? [];
+      // The same keys, in the same order, as the engine's entries (server-engine.ts).
+      list.push({
+        at: row.at.getTime(),
+        ...(row.from === null ? {} : { from: row.from as ServerState }),
+        to: row.to as ServerState,
+        cause: row.cause,
+        ...(row.txid === null ? {} : { txid: row.txid }),
+      });
+      histories.set(row.orderId, list);
+    }
     const orders: ServerOrderRecord[] = [];
     for (const row of orderRows) {
       let record: ServerOrderRecord;
@@ -371,8 +430,14 @@ export class ProviderStore {
       } catch (error) {
         throw new Error(`order ${row.id}: its stored snapshot is not JSON (${error instanceof Error ? error.message : String(error)})`);
       }
-      if (record.id !== row.id || !Array.isArray(record.transactions) || !Array.isArray(record.history)) {
+      const stored: unknown = record.history;
+      if (record.id !== row.id || !Array.isArray(record.transactions) || !(Array.isArray(stored) || isStoredHistory(stored))) {
         throw new Error(`order ${row.id}: its stored snapshot is not an order record of this server`);
+      }
+      if (!Array.isArray(stored)) {
+        record.history = mergeHistory(row.id, stored, histories.get(row.id) ?? []); // same key, same place
+      } else {
+        this.legacyHistory.add(row.id);
       }
       orders.push(record);
       this.orderMemo.set(row.id, fingerprint(`${row.activationStatus}|${row.snapshot}`));
@@ -536,7 +601,7 @@ export class ProviderStore {
     const written = new Set<string>();
     for (const order of byId.values()) {
       const activation = view.activationStatus(order);
-      const snapshot = JSON.stringify(order);
+      const snapshot = this.snapshotText(order);
       const memo = fingerprint(`${activation}|${snapshot}`);
       if (this.orderMemo.get(order.id) !== memo) {
         const cols = this.orderColumns(order, activation, snapshot);
@@ -832,12 +897,28 @@ export class ProviderStore {
     summary.transactions++;
   }
 
+  /**
+   * The `snapshot` column: the order record without its history (the entry count in its place,
+   * the entries being ProviderStateChange rows), or whole for an order of the earlier form.
+   */
+  private snapshotText(order: ServerOrderRecord): string {
+    if (this.legacyHistory.has(order.id)) return JSON.stringify(order);
+    const timer: [number, HistoryEntry][] = [];
+    order.history.forEach((entry, i) => {
+      if (isTimerEntry(entry)) timer.push([i, entry]);
+    });
+    const history: StoredHistory = timer.length === 0 ? { length: order.history.length } : { length: order.history.length, timer };
+    // A shallow copy: the same keys in the same order, only `history` replaced.
+    return JSON.stringify({ ...order, history });
+  }
+
   private planHistory(order: ServerOrderRecord, ops: WriteOp[], afterCommit: AfterCommit[], summary: CommitSummary): void {
     const done = this.historyMemo.get(order.id) ?? 0;
     if (order.history.length <= done) return;
     for (const entry of order.history.slice(done)) {
-      // A retransmission timer firing is not a state change (the message log records the copy).
-      if (entry.cause === 'retransmitTimeout' && entry.from === entry.to) continue;
+      // A retransmission timer firing is not a state change (the message log records the copy;
+      // the snapshot's StoredHistory keeps the entry for restore).
+      if (isTimerEntry(entry)) continue;
       ops.push({
         kind: 'stateChange',
         row: { orderId: order.id, from: entry.from ?? null, to: entry.to, cause: entry.cause, method: CAUSE_METHOD[entry.cause] ?? null, txid: entry.txid ?? null, at: entry.at },
