@@ -297,8 +297,12 @@ test('updating an agreement starts from the agreed CPD and sends an UPDATE the p
   // The provider answers the UPDATE with an offer of a new cycle for the edited CPD.
   const update = customer.getByRole('region', { name: 'Offer from Example Networks' });
   await expect(update.getByText(/Offer \(cycle 1\)/)).toBeVisible(NEGOTIATION);
-  // (Its diff compares with the order's original request, not with the update.)
-  await expect(update.getByRole('row', { name: /capacity › in Mbps/ }).getByRole('cell').nth(1)).toHaveText('70');
+  // Its diff compares the offer with the UPDATE's CPD (60–90, prefer 70), not the original request.
+  const diff = update.getByRole('table', { name: "Example Networks's offer compared with your update request" });
+  const inRow = diff.getByRole('row', { name: /capacity › in Mbps/ });
+  await expect(inRow.getByRole('cell').nth(0)).toContainText('prefer 70');
+  await expect(inRow.getByRole('cell').nth(1)).toHaveText('70');
+  await expect(inRow.getByRole('cell').nth(2)).toContainText('Meets');
   // The UPDATE carried the edited CPD (read from the portal's intent queue).
   const db = openPortalDb(join(DATA_DIR, 'portal.db'));
   try {

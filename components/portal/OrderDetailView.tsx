@@ -97,7 +97,11 @@ function NegotiationCard({ payload, n }: { payload: OrderDetailPayload; n: Negot
             Offer (cycle {offer.cycle}) received {formatTime(offer.receivedAt)}
             {offer.price !== null && offer.price !== undefined ? ` · price ${formatPrice(offer.price)}` : ''}
           </h4>
-          <OfferDiff requested={order.requestedCpd} offered={offer.cpd} caption={`${n.provider.name}'s offer compared with the request`} />
+          <OfferDiff
+            requested={offer.updateRequest ?? order.requestedCpd}
+            offered={offer.cpd}
+            caption={offer.updateRequest ? `${n.provider.name}'s offer compared with your update request` : `${n.provider.name}'s offer compared with the request`}
+          />
           <OfferActions orderId={order.id} offerId={offer.id} providerName={n.provider.name} parallel={parallel} kinds={kinds} />
         </section>
       ))}

@@ -240,6 +240,9 @@ export interface OfferView {
   id: string;
   cycle: number;
   cpd: Cpd;
+  /** What this offer answers: the UPDATE's CPD for an update cycle (RFC 8921 9.2.6), else null
+   * (the order's request). */
+  updateRequest: Cpd | null;
   price: unknown;
   validUntil: string | null;
   receivedAt: string;
@@ -374,6 +377,7 @@ export async function getOrderDetail(user: SessionUser, orderId: string): Promis
         id: f.id,
         cycle: f.cycle,
         cpd: fromJson<Cpd>(f.cpd, []),
+        updateRequest: f.cycle > 0 && f.cycle === n.cycle ? updateRequestOf(n.engineRecord) : null,
         price: fromJson<unknown>(f.price, null),
         validUntil: iso(f.validUntil),
         receivedAt: f.receivedAt.toISOString(),
@@ -399,4 +403,10 @@ export async function getOrderDetail(user: SessionUser, orderId: string): Promis
       .filter((i) => i.status === 'refused')
       .map((i) => ({ id: i.id, kind: i.kind, resultCode: i.resultCode, resultMessage: i.resultMessage, processedAt: iso(i.processedAt) })),
   });
+}
+
+/** The CPD of the negotiation's last UPDATE (the engine record keeps it), or null. */
+function updateRequestOf(engineRecord: string | null): Cpd | null {
+  const rec = engineRecord ? fromJson<{ update?: { cpd?: Cpd } } | null>(engineRecord, null) : null;
+  return rec?.update?.cpd ?? null;
 }
