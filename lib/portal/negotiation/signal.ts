@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 const key = Symbol.for('cpnp.portal.negotiation.signals');
 type Holder = { [key]?: EventEmitter };
 
-function bus(): EventEmitter {
+/** The portal's one in-process signal bus (also carries notifications' "mail queued"). */
+export function signalBus(): EventEmitter {
   const holder = globalThis as Holder;
   if (holder[key] === undefined) {
     const emitter = new EventEmitter();
@@ -22,30 +23,30 @@ function bus(): EventEmitter {
 
 /** Called after an Intent row was committed: the host claims it now instead of at the next poll. */
 export function notifyIntentQueued(): void {
-  bus().emit('intent');
+  signalBus().emit('intent');
 }
 
 export function onIntentQueued(listener: () => void): () => void {
-  bus().on('intent', listener);
-  return () => bus().off('intent', listener);
+  signalBus().on('intent', listener);
+  return () => signalBus().off('intent', listener);
 }
 
 /** Called by the host after a step that changed `orderId` was committed. */
 export function notifyOrderChanged(orderId: string): void {
-  bus().emit('order', orderId);
+  signalBus().emit('order', orderId);
 }
 
 export function onOrderChanged(listener: (orderId: string) => void): () => void {
-  bus().on('order', listener);
-  return () => bus().off('order', listener);
+  signalBus().on('order', listener);
+  return () => signalBus().off('order', listener);
 }
 
 /** Called after the provider registry changed (add, edit, enable/disable): the host reloads routes. */
 export function notifyProvidersChanged(): void {
-  bus().emit('providers');
+  signalBus().emit('providers');
 }
 
 export function onProvidersChanged(listener: () => void): () => void {
-  bus().on('providers', listener);
-  return () => bus().off('providers', listener);
+  signalBus().on('providers', listener);
+  return () => signalBus().off('providers', listener);
 }
